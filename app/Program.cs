@@ -1,0 +1,12 @@
+using Majestix.ServiceDefaults;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults("inference-api");
+
+var app = builder.Build();
+app.UseServiceDefaults();
+app.MapDefaultEndpoints();
+
+app.Run();
+
+public partial class Program;
