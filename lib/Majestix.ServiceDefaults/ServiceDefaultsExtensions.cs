@@ -98,10 +98,10 @@ public static class ServiceDefaultsExtensions
                 ["userAgent"] = context.Request.Headers.UserAgent.ToString(),
                 ["protocol"] = context.Request.Protocol,
             });
-            // Probes would drown the logs; they are still answered and traced nowhere.
+            // Probes would drown the logs; a failing health check logs its own reason.
             options.GetLevel = (context, _, exception) =>
-                exception is not null || context.Response.StatusCode >= 500 ? LogEventLevel.Error
-                : context.Request.Path.StartsWithSegments(HealthPath) ? LogEventLevel.Verbose
+                context.Request.Path.StartsWithSegments(HealthPath) ? LogEventLevel.Verbose
+                : exception is not null || context.Response.StatusCode >= 500 ? LogEventLevel.Error
                 : LogEventLevel.Information;
         });
         return app;

@@ -1,0 +1,120 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Majestix.AppHost.Tests;
+
+/// <summary>
+/// Boots the real AppHost (Redis, both emulators, mock upstream, dev identity and the three services as
+/// processes) on free ports, so it can run beside a developer's running `make dev`.
+/// </summary>
+public sealed class DevStackTopologyTests
+{
+    private static readonly string[] Services = ["inference-api", "agent-executor", "web-functions"];
+    private static readonly TimeSpan StartupBudget = TimeSpan.FromMinutes(4);
+
+    [Fact]
+    public async Task EveryServiceBecomesHealthyLogsCloudLoggingJsonAndTheDevEnvIsWritten()
+    {
+        using var timeout = new CancellationTokenSource(StartupBudget);
+        var cancellationToken = timeout.Token;
+        var stateDirectory = Directory.CreateTempSubdirectory("majestix-topology-").FullName;
+        try
+        {
+            var ports = FreePorts(8);
+            string[] args =
+            [
+                $"DevStack:InferenceApi={ports[0]}", $"DevStack:AgentExecutor={ports[1]}", $"DevStack:WebFunctions={ports[2]}",
+                $"DevStack:MockUpstream={ports[3]}", $"DevStack:DevIdentity={ports[4]}", $"DevStack:Redis={ports[5]}",
+                $"DevStack:Firestore={ports[6]}", $"DevStack:PubSub={ports[7]}", $"DevStack:StateDirectory={stateDirectory}",
+            ];
+            var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Majestix_AppHost>(
+                args, (options, _) => options.DisableDashboard = true, cancellationToken);
+            await using var app = await builder.BuildAsync(cancellationToken);
+            await app.StartAsync(cancellationToken);
+
+            foreach (var service in Services)
+            {
+                await app.ResourceNotifications.WaitForResourceHealthyAsync(service, cancellationToken);
+                using var client = app.CreateHttpClient(service);
+                var response = await client.GetAsync(new Uri("/health", UriKind.Relative), cancellationToken);
+                response.StatusCode.ShouldBe(HttpStatusCode.OK, $"{service} /health");
+                await AssertLogsAreCloudLoggingJson(app, service, cancellationToken);
+            }
+
+            var env = ParseEnvFile(Path.Combine(stateDirectory, "env"));
+            string[] required =
+            [
+                "API_URL", "EXECUTOR_URL", "FUNCTIONS_URL", "MOCK_UPSTREAM_URL", "REDIS_URL", "FIRESTORE_EMULATOR_HOST",
+                "PUBSUB_EMULATOR_HOST", "PRO_USER_ID", "PRO_API_KEY", "PRO_ID_TOKEN", "PRO_APPCHECK_TOKEN",
+                "FREE_USER_ID", "FREE_API_KEY", "FREE_ID_TOKEN", "FREE_APPCHECK_TOKEN", "ADMIN_ID_TOKEN",
+            ];
+            foreach (var name in required)
+            {
+                env.ShouldContainKey(name);
+                env[name].ShouldNotBeNullOrWhiteSpace(name);
+            }
+            env["API_URL"].ShouldBe($"http://127.0.0.1:{ports[0]}");
+            env["PRO_API_KEY"].ShouldStartWith("inf_");
+            env["PRO_API_KEY"].ShouldNotBe(env["FREE_API_KEY"]);
+        }
+        finally
+        {
+            Directory.Delete(stateDirectory, recursive: true);
+        }
+    }
+
+    private static async Task AssertLogsAreCloudLoggingJson(DistributedApplication app, string service, CancellationToken cancellationToken)
+    {
+        var logs = app.Services.GetRequiredService<ResourceLoggerService>();
+        await foreach (var batch in logs.WatchAsync(service).WithCancellation(cancellationToken))
+        {
+            foreach (var line in batch.Where(l => !l.IsErrorMessage))
+            {
+                using var parsed = JsonDocument.Parse(StripTimestamp(line.Content));
+                parsed.RootElement.GetProperty("severity").GetString().ShouldNotBeNullOrEmpty();
+                parsed.RootElement.GetProperty("message").ValueKind.ShouldBe(JsonValueKind.String);
+                parsed.RootElement.GetProperty("service").GetString().ShouldBe(service);
+                return;
+            }
+        }
+    }
+
+    // Aspire may prefix each captured line with an ISO timestamp; the process wrote the rest.
+    private static string StripTimestamp(string content)
+    {
+        var brace = content.IndexOf('{', StringComparison.Ordinal);
+        return brace < 0 ? content : content[brace..];
+    }
+
+    private static Dictionary<string, string> ParseEnvFile(string path)
+    {
+        File.Exists(path).ShouldBeTrue($"{path} was not written");
+        var values = new Dictionary<string, string>();
+        foreach (var line in File.ReadAllLines(path))
+        {
+            if (line.StartsWith("export ", StringComparison.Ordinal) && line.IndexOf('=', StringComparison.Ordinal) is var equals and > 0)
+            {
+                values[line[7..equals]] = line[(equals + 1)..].Trim('\'');
+            }
+        }
+        return values;
+    }
+
+    private static int[] FreePorts(int count)
+    {
+        var listeners = Enumerable.Range(0, count).Select(_ =>
+        {
+            var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            return listener;
+        }).ToList();
+        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
+        listeners.ForEach(l => l.Stop());
+        return ports;
+    }
+}
