@@ -1,11 +1,27 @@
+using Majestix.InferenceApi;
+using Majestix.InferenceApi.Errors;
+using Majestix.InferenceApi.Identity;
+using Majestix.InferenceApi.Keys;
+using Majestix.InferenceApi.Redis;
 using Majestix.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults("inference-api");
+builder.Services.ConfigureHttpJsonOptions(json => AppJson.Configure(json.SerializerOptions));
+builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+
+builder.AddRedis();                      // one multiplexer, short timeouts, REDIS_FAILURE_POLICY
+builder.AddIdentityAndProtection();      // API keys, Firebase/App Check/OIDC, rate limits, audit events
 
 var app = builder.Build();
-app.UseServiceDefaults();
-app.MapDefaultEndpoints();
+app.UseServiceDefaults();                // request ids, request logs
+app.UseApiErrorHandling();               // {"detail"} bodies; Redis outage → 503
+app.MapDefaultEndpoints();               // GET /health
+app.UseRouting();
+app.UseMiddleware<CallerGate>();         // caller resolved once, limits applied, per endpoint group
+
+app.MapIdentity();
+app.MapApiKeys();
 
 app.Run();
 

@@ -102,8 +102,10 @@ stop() {
       # SIGTERM: Aspire stops every resource it started; SIGINT is ignored by background jobs.
       kill -TERM "$pid" 2>/dev/null || true
       for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
-      kill -KILL -- "-$pid" 2>/dev/null || true
     fi
+    # The AppHost ran in its own session: DCP and anything it started shares the session id.
+    for _ in $(seq 1 15); do pgrep -s "$pid" >/dev/null || break; sleep 1; done
+    pkill -KILL -s "$pid" 2>/dev/null || true
     rm -f "$pid_file"
   fi
   # Anything still holding a dev port was started by this stack: stop it too.

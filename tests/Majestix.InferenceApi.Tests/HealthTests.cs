@@ -3,12 +3,13 @@ using System.Text.Json;
 
 namespace Majestix.InferenceApi.Tests;
 
-public sealed class HealthTests
+[Collection(PlatformCollection.Name)]
+public sealed class HealthTests(PlatformFixture platform)
 {
     [Fact]
     public async Task HealthAnswersOkWithoutAuthentication()
     {
-        await using var application = new InferenceApiApplication();
+        await using var application = new InferenceApiApplication(platform);
         using var client = application.CreateClient();
 
         var response = await client.GetAsync(new Uri("/health", UriKind.Relative));

@@ -1,10 +1,137 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Majestix.GoogleCloud.Firestore;
+using Majestix.GoogleCloud.PubSub;
+using Majestix.Testing;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
 
 namespace Majestix.InferenceApi.Tests;
 
-/// <summary>The inference-api host as the tests see it; each test gets its own instance.</summary>
-public sealed class InferenceApiApplication : WebApplicationFactory<Program>
+/// <summary>Which Firestore project, Pub/Sub project and Redis key prefix an app instance uses.</summary>
+public sealed record Isolation(string ProjectId, string KeyPrefix)
 {
-    protected override void ConfigureWebHost(IWebHostBuilder builder) => builder.UseEnvironment("Testing");
+    public static Isolation New() => new(TestIsolation.NewProjectId("api"), TestIsolation.NewKeyPrefix("api"));
+}
+
+/// <summary>
+/// inference-api against the shared real Redis and emulators. Each instance gets its own Firestore
+/// project and Redis key prefix unless a test passes one <see cref="Isolation"/> to two instances to
+/// play two hosts of one deployment.
+/// </summary>
+public sealed class InferenceApiApplication(PlatformFixture platform, Isolation? isolation = null, IReadOnlyDictionary<string, string?>? settings = null)
+    : WebApplicationFactory<Program>
+{
+    public const string AuditSubscription = "audit-events-tests";
+
+    public Isolation Isolation { get; } = isolation ?? Isolation.New();
+
+    public PlatformFixture Platform => platform;
+
+    public TestIdentityIssuer Issuer => platform.Issuer;
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        var values = new Dictionary<string, string?>
+        {
+            ["GOOGLE_CLOUD_PROJECT"] = Isolation.ProjectId,
+            ["Firestore:ProjectId"] = Isolation.ProjectId,
+            ["Firestore:EmulatorHost"] = platform.Firestore.EmulatorHost,
+            ["PubSub:ProjectId"] = Isolation.ProjectId,
+            ["PubSub:EmulatorHost"] = platform.PubSub.EmulatorHost,
+            ["ConnectionStrings:redis"] = platform.Redis.ConnectionString,
+            ["Redis:KeyPrefix"] = Isolation.KeyPrefix,
+            ["Identity:FirebaseProjectId"] = TestIdentityIssuer.ProjectId,
+            ["Identity:FirebaseProjectNumber"] = TestIdentityIssuer.ProjectNumber,
+            ["Identity:FirebaseKeysUrl"] = $"{platform.Issuer.BaseUrl}/keys/firebase",
+            ["Identity:AppCheckKeysUrl"] = $"{platform.Issuer.BaseUrl}/keys/appcheck",
+            ["Identity:GoogleKeysUrl"] = $"{platform.Issuer.BaseUrl}/keys/google",
+            ["Identity:InternalAudience"] = TestIdentityIssuer.InternalAudience,
+            ["Identity:InternalServiceAccounts:0"] = TestIdentityIssuer.ExecutorAccount,
+            ["AUDIT_IP_HASH_SALT"] = "test-salt-0123456789abcdef",
+            ["RateLimits:TrustedProxyCount"] = "0",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            values[key] = value;
+        }
+        foreach (var (key, value) in values)
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+
+    public FirestoreClient Firestore => Services.GetRequiredService<FirestoreClient>();
+
+    public IDatabase Redis => Services.GetRequiredService<IDatabase>();
+
+    /// <summary>Creates the audit topic and a pull subscription; call before the app publishes.</summary>
+    public async Task CreateAuditSubscriptionAsync()
+    {
+        var pubSub = Services.GetRequiredService<PubSubClient>();
+        await pubSub.CreateTopicAsync("audit-events");
+        await pubSub.CreatePullSubscriptionAsync(AuditSubscription, "audit-events");
+    }
+
+    /// <summary>Flushes the publisher and pulls every audit event published so far.</summary>
+    public async Task<List<JsonElement>> PullAuditEventsAsync()
+    {
+        await Services.GetRequiredService<PubSubPublisher>().FlushAsync();
+        var pubSub = Services.GetRequiredService<PubSubClient>();
+        var events = new List<JsonElement>();
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var messages = await pubSub.PullAsync(AuditSubscription, 1000);
+            if (messages.Count == 0 && events.Count > 0)
+            {
+                break;
+            }
+            events.AddRange(messages.Select(m => JsonDocument.Parse(m.GetDataAsString()).RootElement.Clone()));
+            if (messages.Count > 0)
+            {
+                await pubSub.AcknowledgeAsync(AuditSubscription, messages.Select(m => m.AckId));
+            }
+        }
+        return events;
+    }
+
+    public Task SeedUserAsync(string userId, string plan) =>
+        Firestore.SetAsync($"users/{userId}", new Dictionary<string, FirestoreValue> { ["plan"] = plan, ["uid"] = userId });
+
+    public HttpClient WebClient(string userId, bool admin = false)
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer",
+            Issuer.Tokens.FirebaseIdToken(userId, $"{userId}@example.com", admin, TimeSpan.FromHours(1)));
+        client.DefaultRequestHeaders.Add("X-Firebase-AppCheck", Issuer.Tokens.AppCheckToken(TestIdentityIssuer.AppId, TimeSpan.FromHours(1)));
+        return client;
+    }
+
+    public HttpClient KeyClient(string apiKey)
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
+        return client;
+    }
+
+    public HttpClient BearerClient(string token)
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
+    /// <summary>Creates a key through the public API, as a signed-in user would; returns (key id, raw key).</summary>
+    public async Task<(string KeyId, string ApiKey)> CreateKeyAsync(string userId, string? name = null)
+    {
+        using var client = WebClient(userId);
+        using var response = await client.PostAsJsonAsync("/api-keys", new { name });
+        response.EnsureSuccessStatusCode();
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return (body.RootElement.GetProperty("key_id").GetString()!, body.RootElement.GetProperty("api_key").GetString()!);
+    }
 }

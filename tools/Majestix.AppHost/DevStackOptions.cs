@@ -17,6 +17,12 @@ internal sealed class DevStackOptions
     public int Firestore { get; set; } = 8686;
     public int PubSub { get; set; } = 8685;
 
+    /// <summary>What the dev identity's App Check tokens name (its default).</summary>
+    public const string FirebaseProjectNumber = "100000000001";
+
+    /// <summary>The service account the local executor presents to the API's internal endpoints.</summary>
+    public const string ExecutorServiceAccount = "agent-executor@majestix-dev.iam.gserviceaccount.com";
+
     /// <summary>The GCP project id every local component pretends to live in.</summary>
     public string ProjectId { get; set; } = "majestix-dev";
 

@@ -12,4 +12,21 @@ internal static class GoogleEmulatorExtensions
             .WithEnvironment("PUBSUB_EMULATOR_HOST", $"127.0.0.1:{LocalResources.Text(stack.PubSub)}")
             .WaitFor(firestore)
             .WaitFor(pubsub);
+
+    /// <summary>
+    /// Points token verification at the dev identity's key sets. Only the URLs and ids differ from
+    /// production: the verification code is the same.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithDevIdentityVerification(this IResourceBuilder<ProjectResource> resource,
+        DevStackOptions stack, string devIdentityUrl, string ownUrl) =>
+        resource
+            .WithEnvironment("Identity__FirebaseProjectId", stack.ProjectId)
+            .WithEnvironment("Identity__FirebaseProjectNumber", DevStackOptions.FirebaseProjectNumber)
+            .WithEnvironment("Identity__FirebaseKeysUrl", $"{devIdentityUrl}/keys/firebase")
+            .WithEnvironment("Identity__AppCheckKeysUrl", $"{devIdentityUrl}/keys/appcheck")
+            .WithEnvironment("Identity__GoogleKeysUrl", $"{devIdentityUrl}/keys/google")
+            .WithEnvironment("OIDC_AUDIENCE", ownUrl)
+            .WithEnvironment("OIDC_ALLOWED_SERVICE_ACCOUNTS", DevStackOptions.ExecutorServiceAccount)
+            // Not a secret: it only keys the hashing of local client addresses in dev audit events.
+            .WithEnvironment("AUDIT_IP_HASH_SALT", "majestix-dev-ip-salt");
 }

@@ -42,6 +42,7 @@ builder.AddProject<Projects.Majestix_InferenceApi>("inference-api", launchProfil
     .WithReference(redis)
     .WithGoogleEmulators(stack, firestore, pubsub)
     .WithEnvironment("REDIS_FAILURE_POLICY", "reject")
+    .WithDevIdentityVerification(stack, Local(stack.DevIdentity), Local(stack.InferenceApi))
     .WaitFor(redis)
     .WaitFor(mockUpstream)
     .WaitFor(devIdentity);

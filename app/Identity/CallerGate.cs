@@ -1,0 +1,225 @@
+using Majestix.InferenceApi.Audit;
+using Majestix.InferenceApi.Errors;
+using Majestix.InferenceApi.Keys;
+using Majestix.InferenceApi.RateLimiting;
+using Majestix.InferenceApi.Redis;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Majestix.InferenceApi.Identity;
+
+/// <summary>
+/// Resolves the caller once for every endpoint that declares a <see cref="CallerRequirement"/>, in
+/// this order: blocked address → per-IP limit → credentials → source allowed here → per-user limit.
+/// On an API-key cache hit that is two Redis round trips; a web caller adds none for its token (keys
+/// are cached in memory) and one for its plan only on a cache miss.
+/// </summary>
+internal sealed class CallerGate(
+    RequestDelegate next,
+    RedisGate gate,
+    RedisGuard guard,
+    ApiKeyStore keys,
+    TokenVerifier tokens,
+    AuditLog audit,
+    IOptions<RateLimitOptions> limits,
+    ILogger<CallerGate> logger)
+{
+    private const string ApiKeyHeader = "X-Api-Key";
+    private const string AppCheckHeader = "X-Firebase-AppCheck";
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var requirement = context.GetEndpoint()?.Metadata.GetMetadata<CallerRequirement>();
+        if (requirement is null)
+        {
+            await next(context);
+            return;
+        }
+
+        var ip = ClientIp.Resolve(context, limits.Value.TrustedProxyCount);
+        var caller = requirement.AllowsAgent
+            ? await AuthenticateInternalAsync(context, ip)
+            : await AuthenticatePublicAsync(context, requirement, ip);
+        if (caller is null)
+        {
+            return;
+        }
+        context.Features.Set(caller);
+        await next(context);
+    }
+
+    private async Task<CallerContext?> AuthenticateInternalAsync(HttpContext context, string ip)
+    {
+        if (context.Request.Headers.ContainsKey(ApiKeyHeader))
+        {
+            return await RejectAsync(context, ip, "api_key_on_internal", "API keys are not accepted on internal endpoints.");
+        }
+        if (BearerToken(context) is not { } token)
+        {
+            return await RejectAsync(context, ip, "missing_credentials", "Missing bearer token.");
+        }
+        var check = await tokens.VerifyGoogleOidcTokenAsync(token, context.RequestAborted);
+        if (check.Identity is null)
+        {
+            return await RejectAsync(context, ip, check.FailureReason!, "Invalid or unauthorized service token.");
+        }
+        // Internal callers are exempt from the address limits; they bill the user named in the body.
+        return new CallerContext(CallerSource.Agent, UserId: null, Plan.Free, ServiceAccount: check.Identity);
+    }
+
+    private async Task<CallerContext?> AuthenticatePublicAsync(HttpContext context, CallerRequirement requirement, string ip)
+    {
+        var rawKey = context.Request.Headers[ApiKeyHeader].ToString();
+        if (rawKey.Length > 0)
+        {
+            return await AuthenticateApiKeyAsync(context, requirement, ip, rawKey);
+        }
+        if (BearerToken(context) is { } token)
+        {
+            return await AuthenticateWebAsync(context, requirement, ip, token);
+        }
+        var passed = await PassGateAsync(context, ip, lookup: null, marker: null);
+        return passed is null ? null : await RejectAsync(context, ip, "missing_credentials", "Missing credentials: send X-Api-Key, or a Firebase ID token with X-Firebase-AppCheck.");
+    }
+
+    private async Task<CallerContext?> AuthenticateApiKeyAsync(HttpContext context, CallerRequirement requirement, string ip, string rawKey)
+    {
+        if (!ApiKeyStore.LooksLikeKey(rawKey))
+        {
+            return await PassGateAsync(context, ip, null, null) is null ? null : await RejectAsync(context, ip, "malformed_key", "Invalid API key.");
+        }
+        var keyHash = ApiKeyStore.Hash(rawKey);
+        var passed = await PassGateAsync(context, ip, ApiKeyRedisKeys.Verified(keyHash), ApiKeyRedisKeys.UsedThisHour(keyHash));
+        if (passed is not { } gateResult)
+        {
+            return null;
+        }
+        var (check, key) = await keys.VerifyAsync(keyHash, gateResult.CachedEntry, context.RequestAborted);
+        if (key is null)
+        {
+            var reason = check switch { KeyCheck.Expired => "expired_key", KeyCheck.Revoked => "revoked_key", _ => "invalid_key" };
+            return await RejectAsync(context, ip, reason, check == KeyCheck.Expired ? "API key expired." : "Invalid API key.");
+        }
+        if (!requirement.AllowsApiKey)
+        {
+            await ErrorAsync(context, StatusCodes.Status403Forbidden, "This endpoint requires a signed-in web session; API keys are not accepted here.");
+            return null;
+        }
+        // Redis down under `allow`: the marker never comes back set, and last_used_at waits for Redis.
+        if (gateResult.FirstUseThisHour)
+        {
+            keys.TouchInBackground(key);
+        }
+        var caller = new CallerContext(CallerSource.ApiKey, key.UserId, key.Plan, KeyId: key.KeyId);
+        return await AdmitUserAsync(context, caller, ip) ? caller : null;
+    }
+
+    private async Task<CallerContext?> AuthenticateWebAsync(HttpContext context, CallerRequirement requirement, string ip, string idToken)
+    {
+        var appCheckToken = context.Request.Headers[AppCheckHeader].ToString();
+        if (appCheckToken.Length == 0)
+        {
+            return await PassGateAsync(context, ip, null, null) is null ? null : await RejectAsync(context, ip, "missing_app_check", "Missing X-Firebase-AppCheck token.");
+        }
+        // App Check first: a request from outside the registered apps is refused before its user token is looked at.
+        var app = await tokens.VerifyAppCheckTokenAsync(appCheckToken, context.RequestAborted);
+        var user = app.Identity is null ? null : await tokens.VerifyFirebaseIdTokenAsync(idToken, context.RequestAborted);
+        if (app.Identity is null || user?.Identity is null)
+        {
+            return await PassGateAsync(context, ip, null, null) is null
+                ? null
+                : await RejectAsync(context, ip, app.FailureReason ?? user!.FailureReason!, "Invalid or expired credentials.");
+        }
+
+        var identity = user.Identity;
+        var passed = await PassGateAsync(context, ip, ApiKeyRedisKeys.Plan(identity.UserId), marker: null);
+        if (passed is not { } gateResult)
+        {
+            return null;
+        }
+        if (requirement.RequiresAdmin && !identity.IsAdmin)
+        {
+            await ErrorAsync(context, StatusCodes.Status403Forbidden, "Administrator access required.");
+            return null;
+        }
+        var plan = await keys.ResolvePlanAsync(identity.UserId, gateResult.CachedEntry, context.RequestAborted);
+        var caller = new CallerContext(CallerSource.Web, identity.UserId, plan, IsAdmin: identity.IsAdmin);
+        return await AdmitUserAsync(context, caller, ip) ? caller : null;
+    }
+
+    /// <summary>Null when the request was answered (blocked or over the address limit).</summary>
+    private async Task<GateResult?> PassGateAsync(HttpContext context, string ip, RedisKey? lookup, RedisKey? marker)
+    {
+        var result = await guard.RunAsync(async () => await gate.PassAsync(ip, limitIp: true, lookup, marker),
+            new GateResult(GateVerdict.Pass, TimeSpan.Zero, RedisValue.Null, FirstUseThisHour: false));
+        switch (result.Verdict)
+        {
+            case GateVerdict.IpBlocked:
+                audit.Record(AuditEventTypes.RateLimited, context, ip: ip, reason: "ip_blocked");
+                await TooManyAsync(context, ErrorCodes.IpRateLimited, "Too many failed authentication attempts from this address; it is blocked for a while.", result.RetryAfter, plan: null);
+                return null;
+            case GateVerdict.IpLimited:
+                audit.Record(AuditEventTypes.RateLimited, context, ip: ip, reason: "limit_per_ip");
+                await TooManyAsync(context, ErrorCodes.IpRateLimited, "Too many requests from this address.", result.RetryAfter, plan: null);
+                return null;
+            default:
+                return result;
+        }
+    }
+
+    private async Task<bool> AdmitUserAsync(HttpContext context, CallerContext caller, string ip)
+    {
+        var perMinute = limits.Value.PerMinute(caller.Plan);
+        var result = await guard.RunAsync(async () => (LimitResult?)await gate.AdmitUserAsync(caller.UserId!, perMinute), null);
+        if (result is not { } limit)
+        {
+            return true;
+        }
+        var headers = context.Response.Headers;
+        headers["RateLimit-Limit"] = limit.Limit.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        headers["RateLimit-Remaining"] = limit.Remaining.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        headers["RateLimit-Reset"] = Seconds(limit.Reset).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (limit.Allowed)
+        {
+            return true;
+        }
+        audit.Record(AuditEventTypes.RateLimited, context, userId: caller.UserId, ip: ip, keyId: caller.KeyId, reason: "limit_per_user");
+        await TooManyAsync(context, ErrorCodes.RateLimited, $"Rate limit of {perMinute} requests per minute exceeded for the {caller.Plan.WireName()} plan.", limit.Reset, caller.Plan.WireName());
+        return false;
+    }
+
+    private async Task<CallerContext?> RejectAsync(HttpContext context, string ip, string reason, string detail)
+    {
+        audit.Record(AuditEventTypes.AuthFailure, context, ip: ip, reason: reason);
+        var blockedNow = await guard.RunAsync(async () => await gate.RecordAuthFailureAsync(ip), false);
+        if (blockedNow)
+        {
+            logger.LogWarning("Address blocked after repeated authentication failures");
+            audit.Record(AuditEventTypes.IpBlocked, context, ip: ip, reason: reason);
+        }
+        await ErrorAsync(context, StatusCodes.Status401Unauthorized, detail);
+        return null;
+    }
+
+    private static Task ErrorAsync(HttpContext context, int status, string detail)
+    {
+        context.Response.StatusCode = status;
+        return ErrorHandling.WriteDetail(context, detail);
+    }
+
+    private static Task TooManyAsync(HttpContext context, string code, string message, TimeSpan retryAfter, string? plan)
+    {
+        var seconds = Seconds(retryAfter);
+        context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+        context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return context.Response.WriteAsJsonAsync(new RateLimitedError(new RateLimitedDetail(code, message, seconds, plan)), AppJson.Default.RateLimitedError);
+    }
+
+    private static int Seconds(TimeSpan span) => Math.Max(1, (int)Math.Ceiling(span.TotalSeconds));
+
+    private static string? BearerToken(HttpContext context)
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && header.Length > 7 ? header[7..].Trim() : null;
+    }
+}

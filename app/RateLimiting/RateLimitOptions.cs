@@ -1,0 +1,47 @@
+using System.ComponentModel.DataAnnotations;
+using Majestix.InferenceApi.Identity;
+using Microsoft.Extensions.Options;
+
+namespace Majestix.InferenceApi.RateLimiting;
+
+public sealed class RateLimitOptions
+{
+    public const string SectionName = "RateLimits";
+
+    [Range(1, 100_000)]
+    public int FreePerMinute { get; set; } = 10;
+
+    [Range(1, 100_000)]
+    public int GuruPerMinute { get; set; } = 30;
+
+    [Range(1, 100_000)]
+    public int ProPerMinute { get; set; } = 100;
+
+    /// <summary>Requests per minute from one client address, authenticated or not (0 disables).</summary>
+    [Range(0, 1_000_000)]
+    public int PerIpPerMinute { get; set; } = 600;
+
+    /// <summary>Failed authentications from one address within <see cref="AuthFailureWindowSeconds"/> that block it.</summary>
+    [Range(1, 10_000)]
+    public int AuthFailureThreshold { get; set; } = 10;
+
+    [Range(1, 86_400)]
+    public int AuthFailureWindowSeconds { get; set; } = 300;
+
+    [Range(1, 86_400)]
+    public int BlockSeconds { get; set; } = 900;
+
+    /// <summary>Proxies in front of the service that append to X-Forwarded-For (Cloud Run: 1).</summary>
+    [Range(0, 10)]
+    public int TrustedProxyCount { get; set; } = 1;
+
+    public int PerMinute(Plan plan) => plan switch
+    {
+        Plan.Pro => ProPerMinute,
+        Plan.Guru => GuruPerMinute,
+        _ => FreePerMinute,
+    };
+}
+
+[OptionsValidator]
+public sealed partial class RateLimitOptionsValidator : IValidateOptions<RateLimitOptions>;

@@ -1,0 +1,121 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Majestix.InferenceApi.RateLimiting;
+
+public enum GateVerdict
+{
+    Pass,
+    IpBlocked,
+    IpLimited,
+}
+
+/// <summary>Outcome of the per-request gate: verdict, the looked-up cache entry, and when to retry.</summary>
+internal readonly record struct GateResult(GateVerdict Verdict, TimeSpan RetryAfter, RedisValue CachedEntry, bool FirstUseThisHour);
+
+internal readonly record struct LimitResult(bool Allowed, int Limit, int Remaining, TimeSpan Reset);
+
+/// <summary>
+/// The Redis side of identity and rate limiting, each step one atomic script and one round trip.
+/// Windows are sliding logs (a sorted set of request stamps): "N per minute" holds for every
+/// 60-second window, across every instance sharing the Redis.
+/// </summary>
+internal sealed class RedisGate(IDatabase redis, IOptions<RateLimitOptions> options, TimeProvider time)
+{
+    private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1);
+
+    // Shared by the scripts below: trim the window, refuse when full, otherwise record this request.
+    private const string SlidingWindow = """
+        local function admit(key, now, limit, window, member)
+          redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+          local count = redis.call('ZCARD', key)
+          if count >= limit then
+            local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+            return false, count, tonumber(oldest[2]) + window - now
+          end
+          redis.call('ZADD', key, now, member)
+          redis.call('PEXPIRE', key, window)
+          return true, count + 1, window
+        end
+        """;
+
+    // KEYS: block, ip window, [lookup], [first-use marker]. ARGV: now ms, ip limit, window ms, member, marker seconds.
+    // Returns {0 pass | 1 blocked | 2 ip limited, retry ms, cached entry or false, first use 0/1}.
+    private const string GateScript = SlidingWindow + """
+
+        local blocked = redis.call('PTTL', KEYS[1])
+        if blocked > 0 then return {1, blocked, false, 0} end
+        local limit = tonumber(ARGV[2])
+        if limit > 0 then
+          local ok, _, retry = admit(KEYS[2], tonumber(ARGV[1]), limit, tonumber(ARGV[3]), ARGV[4])
+          if not ok then return {2, retry, false, 0} end
+        end
+        if #KEYS < 3 then return {0, 0, false, 0} end
+        local entry = redis.call('GET', KEYS[3])
+        local first = 0
+        if #KEYS >= 4 and entry and entry ~= 'revoked' then
+          if redis.call('SET', KEYS[4], '1', 'NX', 'EX', tonumber(ARGV[5])) then first = 1 end
+        end
+        return {0, 0, entry, first}
+        """;
+
+    // KEYS: user window. ARGV: now ms, limit, window ms, member. Returns {allowed 0/1, count, reset ms}.
+    private const string UserScript = SlidingWindow + """
+
+        local ok, count, reset = admit(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4])
+        return {ok and 1 or 0, count, reset}
+        """;
+
+    // KEYS: failures, block. ARGV: now ms, window ms, threshold, block ms, member. Returns 1 when this failure blocked the address.
+    private const string FailureScript = """
+        local now = tonumber(ARGV[1])
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+        redis.call('ZADD', KEYS[1], now, ARGV[5])
+        redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+        if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) and redis.call('EXISTS', KEYS[2]) == 0 then
+          redis.call('SET', KEYS[2], '1', 'PX', tonumber(ARGV[4]))
+          redis.call('DEL', KEYS[1])
+          return 1
+        end
+        return 0
+        """;
+
+    private RateLimitOptions Limits => options.Value;
+
+    /// <summary>Blocked address? Over the per-IP limit? Then the lookup entry and first-use marker, in one trip.</summary>
+    public async Task<GateResult> PassAsync(string ip, bool limitIp, RedisKey? lookup, RedisKey? firstUseMarker)
+    {
+        RedisKey[] keys = (lookup, firstUseMarker) switch
+        {
+            ({ } l, { } m) => [RateLimitKeys.Blocked(ip), RateLimitKeys.Ip(ip), l, m],
+            ({ } l, null) => [RateLimitKeys.Blocked(ip), RateLimitKeys.Ip(ip), l],
+            _ => [RateLimitKeys.Blocked(ip), RateLimitKeys.Ip(ip)],
+        };
+        var result = (RedisResult[])(await redis.ScriptEvaluateAsync(GateScript, keys,
+            [Now(), limitIp ? Limits.PerIpPerMinute : 0, (long)Minute.TotalMilliseconds, Member(), 3600]))!;
+        var verdict = (GateVerdict)(int)result[0];
+        return new GateResult(verdict, TimeSpan.FromMilliseconds((long)result[1]), (RedisValue)result[2], (int)result[3] == 1);
+    }
+
+    public async Task<LimitResult> AdmitUserAsync(string userId, int perMinute)
+    {
+        var result = (RedisResult[])(await redis.ScriptEvaluateAsync(UserScript, [RateLimitKeys.User(userId)],
+            [Now(), perMinute, (long)Minute.TotalMilliseconds, Member()]))!;
+        var count = (int)result[1];
+        return new LimitResult((int)result[0] == 1, perMinute, Math.Max(0, perMinute - count), TimeSpan.FromMilliseconds((long)result[2]));
+    }
+
+    /// <summary>Counts a failed authentication; true when it is the one that blocks the address.</summary>
+    public async Task<bool> RecordAuthFailureAsync(string ip)
+    {
+        var result = await redis.ScriptEvaluateAsync(FailureScript, [RateLimitKeys.AuthFailures(ip), RateLimitKeys.Blocked(ip)],
+            [Now(), Limits.AuthFailureWindowSeconds * 1000L, Limits.AuthFailureThreshold, Limits.BlockSeconds * 1000L, Member()]);
+        return (int)result == 1;
+    }
+
+    private long Now() => time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    // Members must be unique per request: a client-chosen id would let repeats collapse into one entry.
+    private static string Member() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+}

@@ -1,0 +1,27 @@
+using Majestix.Testing;
+
+namespace Majestix.InferenceApi.Tests;
+
+/// <summary>Real Redis, the real Firestore and Pub/Sub emulators and a key-set server, shared by a collection.</summary>
+public sealed class PlatformFixture : IAsyncLifetime
+{
+    public RedisServerFixture Redis { get; } = new();
+
+    public FirestoreEmulatorFixture Firestore { get; } = new();
+
+    public PubSubEmulatorFixture PubSub { get; } = new();
+
+    public TestIdentityIssuer Issuer { get; } = new();
+
+    public Task InitializeAsync() =>
+        Task.WhenAll(Redis.InitializeAsync(), Firestore.InitializeAsync(), PubSub.InitializeAsync(), Issuer.InitializeAsync());
+
+    public Task DisposeAsync() =>
+        Task.WhenAll(Redis.DisposeAsync(), Firestore.DisposeAsync(), PubSub.DisposeAsync(), Issuer.DisposeAsync());
+}
+
+[CollectionDefinition(Name)]
+public sealed class PlatformCollection : ICollectionFixture<PlatformFixture>
+{
+    public const string Name = "platform";
+}
