@@ -68,20 +68,39 @@ public sealed class DevStackTopologyTests
         }
     }
 
+    // Watches the service's stdout, then makes it write a request log line, and checks that line.
     private static async Task AssertLogsAreCloudLoggingJson(DistributedApplication app, string service, CancellationToken cancellationToken)
     {
+        var resource = app.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == service);
         var logs = app.Services.GetRequiredService<ResourceLoggerService>();
-        await foreach (var batch in logs.WatchAsync(service).WithCancellation(cancellationToken))
+        using var window = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        window.CancelAfter(TimeSpan.FromSeconds(60));
+
+        var firstJsonLine = Task.Run(async () =>
         {
-            foreach (var line in batch.Where(l => !l.IsErrorMessage))
+            await foreach (var batch in logs.WatchAsync(resource).WithCancellation(window.Token))
             {
-                using var parsed = JsonDocument.Parse(StripTimestamp(line.Content));
-                parsed.RootElement.GetProperty("severity").GetString().ShouldNotBeNullOrEmpty();
-                parsed.RootElement.GetProperty("message").ValueKind.ShouldBe(JsonValueKind.String);
-                parsed.RootElement.GetProperty("service").GetString().ShouldBe(service);
-                return;
+                foreach (var line in batch.Where(l => !l.IsErrorMessage && l.Content.Contains('{', StringComparison.Ordinal)))
+                {
+                    return StripTimestamp(line.Content);
+                }
             }
+            return null;
+        }, window.Token);
+
+        using var client = app.CreateHttpClient(service);
+        while (!firstJsonLine.IsCompleted)
+        {
+            await client.GetAsync(new Uri("/no-such-page", UriKind.Relative), window.Token);
+            await Task.WhenAny(firstJsonLine, Task.Delay(500, window.Token));
         }
+
+        var text = await firstJsonLine;
+        text.ShouldNotBeNull($"{service} wrote no log line");
+        using var parsed = JsonDocument.Parse(text);
+        parsed.RootElement.GetProperty("severity").GetString().ShouldNotBeNullOrEmpty();
+        parsed.RootElement.GetProperty("message").ValueKind.ShouldBe(JsonValueKind.String);
+        parsed.RootElement.GetProperty("service").GetString().ShouldBe(service);
     }
 
     // Aspire may prefix each captured line with an ISO timestamp; the process wrote the rest.

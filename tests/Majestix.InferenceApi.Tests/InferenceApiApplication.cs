@@ -83,18 +83,25 @@ public sealed class InferenceApiApplication(PlatformFixture platform, Isolation?
         await Services.GetRequiredService<PubSubPublisher>().FlushAsync();
         var pubSub = Services.GetRequiredService<PubSubClient>();
         var events = new List<JsonElement>();
-        for (var attempt = 0; attempt < 5; attempt++)
+        // The emulator holds an empty pull open; a short deadline per pull ends the drain.
+        while (true)
         {
-            var messages = await pubSub.PullAsync(AuditSubscription, 1000);
-            if (messages.Count == 0 && events.Count > 0)
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            IReadOnlyList<PubSubReceivedMessage> messages;
+            try
+            {
+                messages = await pubSub.PullAsync(AuditSubscription, 1000, deadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            if (messages.Count == 0)
             {
                 break;
             }
             events.AddRange(messages.Select(m => JsonDocument.Parse(m.GetDataAsString()).RootElement.Clone()));
-            if (messages.Count > 0)
-            {
-                await pubSub.AcknowledgeAsync(AuditSubscription, messages.Select(m => m.AckId));
-            }
+            await pubSub.AcknowledgeAsync(AuditSubscription, messages.Select(m => m.AckId));
         }
         return events;
     }
@@ -123,6 +130,20 @@ public sealed class InferenceApiApplication(PlatformFixture platform, Isolation?
         var client = CreateClient();
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return client;
+    }
+
+    /// <summary>
+    /// Writes a key record straight to Firestore, so tests of per-user limits start from zero requests
+    /// (creating it through the API would count against the user).
+    /// </summary>
+    public async Task<(string KeyId, string ApiKey)> SeedKeyAsync(string userId)
+    {
+        var apiKey = "inf_" + Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var keyId = "key_" + Guid.NewGuid().ToString("N")[..20];
+        var now = DateTimeOffset.UtcNow;
+        await Firestore.SetAsync($"api_keys/{keyId}", new Keys.ApiKeyRecord(keyId, userId, "seeded", apiKey[..12],
+            Keys.ApiKeyStore.Hash(apiKey), "active", now, now.AddDays(90), null), AppJson.Default.ApiKeyRecord);
+        return (keyId, apiKey);
     }
 
     /// <summary>Creates a key through the public API, as a signed-in user would; returns (key id, raw key).</summary>
