@@ -11,6 +11,15 @@ if ! command -v redis-server >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq redis-server >/dev/null
 fi
 
+# Fernet interop tests run Python's reference implementation.
+if ! /usr/bin/python3 -c 'import cryptography' >/dev/null 2>&1; then
+  echo "installing python3-cryptography (apt)"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq python3-cryptography >/dev/null
+fi
+
 for emulator in /usr/lib/google-cloud-sdk/platform/cloud-firestore-emulator/cloud-firestore-emulator.jar \
                 /usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator; do
   [ -e "$emulator" ] || { echo "missing $emulator: install the Google Cloud SDK emulators" >&2; exit 1; }

@@ -32,11 +32,12 @@ export interface StackConfig {
         stripeSecretKey: pulumi.Output<string>;
         stripeWebhookSecret: pulumi.Output<string>;
         fernetKeys: pulumi.Output<string>;
+        auditIpHashSalt: pulumi.Output<string>;
     };
 }
 
 /** `pulumi config set --secret <key>` keys an operator must set before the first `pulumi up`. */
-export const secretConfigKeys = ["stripeSecretKey", "stripeWebhookSecret", "fernetKeys"] as const;
+export const secretConfigKeys = ["stripeSecretKey", "stripeWebhookSecret", "fernetKeys", "auditIpHashSalt"] as const;
 
 // A Cloud Run image must be pinned by digest: a mutable tag gives Pulumi nothing to diff
 // (pulumi-gcp #1166), so a rebuilt image would never roll out.
@@ -80,6 +81,7 @@ export function loadConfig(): StackConfig {
             stripeSecretKey: cfg.requireSecret("stripeSecretKey"),
             stripeWebhookSecret: cfg.requireSecret("stripeWebhookSecret"),
             fernetKeys: cfg.requireSecret("fernetKeys"),
+            auditIpHashSalt: cfg.requireSecret("auditIpHashSalt"),
         },
     };
 }

@@ -75,6 +75,10 @@ function grantTelemetry(
  * known before the service exists, which lets a service be told its own OIDC audience and lets
  * the queue and Scheduler target it without a dependency cycle.
  */
+function projectNumber(ctx: ProjectContext): pulumi.Output<string> {
+    return gcp.organizations.getProjectOutput({ projectId: ctx.project }, { provider: ctx.provider }).apply((p) => p.number);
+}
+
 function runUrl(ctx: ProjectContext, service: string): pulumi.Output<string> {
     const project = gcp.organizations.getProjectOutput({ projectId: ctx.project }, { provider: ctx.provider });
     return pulumi.interpolate`https://${service}-${project.number}.${ctx.region}.run.app`;
@@ -241,6 +245,8 @@ export function createStack(cfg: StackConfig): MajestixStack {
         STRIPE_SECRET_KEY: secret("stripe-secret-key", cfg.secrets.stripeSecretKey),
         STRIPE_WEBHOOK_SECRET: secret("stripe-webhook-secret", cfg.secrets.stripeWebhookSecret),
         FERNET_KEYS: secret("fernet-keys", cfg.secrets.fernetKeys),
+        // Keys the hash of client addresses in audit events; rotating it only breaks grouping across the change.
+        AUDIT_IP_HASH_SALT: secret("audit-ip-hash-salt", cfg.secrets.auditIpHashSalt),
         // Straight from the instance: the AUTH string never passes through a human.
         REDIS_AUTH: secret("redis-auth", redis.instance.authString),
         // The same credentials as one StackExchange.Redis configuration string, which is what the
@@ -323,6 +329,9 @@ export function createStack(cfg: StackConfig): MajestixStack {
                 TASKS_QUEUE: queuePath,
                 OIDC_AUDIENCE: apiUrl,
                 OIDC_ALLOWED_SERVICE_ACCOUNTS: executorSa.email,
+                // Web users sign in with Firebase Auth in the platform project; App Check names it by number.
+                Identity__FirebaseProjectId: platform.project,
+                Identity__FirebaseProjectNumber: projectNumber(platform),
                 STRIPE_GURU_PRICE_ID: cfg.stripePriceIds.guru,
                 STRIPE_PRO_PRICE_ID: cfg.stripePriceIds.pro,
                 STRIPE_TOPUP_5_PRICE_ID: cfg.stripePriceIds.topup5,

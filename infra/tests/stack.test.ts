@@ -251,7 +251,10 @@ describe("Cloud Run services (seed numbers)", () => {
         }
         assert.equal(env.Firestore__ProjectId, PLATFORM);
         assert.equal(env.PubSub__ProjectId, PLATFORM);
+        assert.equal(env.Identity__FirebaseProjectId, PLATFORM);
+        assert.match(env.Identity__FirebaseProjectNumber, /^\d{12}$/);
         assert.deepEqual(secretEnvOf("inference-api"), {
+            AUDIT_IP_HASH_SALT: "audit-ip-hash-salt",
             ConnectionStrings__redis: "redis-connection-string",
             FERNET_KEYS: "fernet-keys",
             REDIS_AUTH: "redis-auth",
@@ -281,7 +284,7 @@ describe("Cloud Run services (seed numbers)", () => {
 
     test("secrets are readable only by inference-api", () => {
         const readers = grants(T.secretMember);
-        assert.equal(readers.length, 5);
+        assert.equal(readers.length, 6);
         for (const g of readers) {
             assert.equal(g.role, "roles/secretmanager.secretAccessor");
             assert.equal(g.member, API_SA);

@@ -32,6 +32,7 @@ export const placeholderSecrets: Record<string, string> = {
     stripeSecretKey: "sk_test_placeholder",
     stripeWebhookSecret: "whsec_placeholder",
     fernetKeys: "placeholder-fernet-key",
+    auditIpHashSalt: "placeholder-audit-salt",
 };
 
 const projectNumbers: Record<string, string> = {};
