@@ -34,6 +34,12 @@ public sealed class RedisOptions
 
     /// <summary>Memorystore AUTH string; from Secret Manager (<c>REDIS_AUTH</c>), never from appsettings.</summary>
     public string? Password { get; set; }
+
+    /// <summary>
+    /// PEM of the CA that signed the server certificate (<c>REDIS_TLS_CA_CERT</c>). Memorystore's
+    /// in-transit encryption uses a per-instance CA that no system trust store holds.
+    /// </summary>
+    public string? TlsCaCertificate { get; set; }
 }
 
 [OptionsValidator]

@@ -1,3 +1,5 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -17,6 +19,7 @@ internal static class RedisSetup
                     options.Configuration = configuration.GetConnectionString("redis") ?? configuration["REDIS_URL"] ?? "";
                 }
                 options.Password ??= configuration["REDIS_AUTH"];
+                options.TlsCaCertificate ??= configuration["REDIS_TLS_CA_CERT"] is { Length: > 0 } pem ? pem : null;
                 if (Enum.TryParse<RedisFailurePolicy>(configuration["REDIS_FAILURE_POLICY"], ignoreCase: true, out var policy))
                 {
                     options.FailurePolicy = policy;
@@ -58,6 +61,12 @@ internal static class RedisSetup
         {
             parsed.Password = options.Password;
         }
+        if (!string.IsNullOrEmpty(options.TlsCaCertificate))
+        {
+            var authority = X509Certificate2.CreateFromPem(options.TlsCaCertificate);
+            parsed.Ssl = true;
+            parsed.CertificateValidation += (_, certificate, _, errors) => IsIssuedBy(authority, certificate, errors);
+        }
         parsed.AbortOnConnectFail = false;
         parsed.ConnectTimeout = options.ConnectTimeoutMilliseconds;
         parsed.SyncTimeout = options.CommandTimeoutMilliseconds;
@@ -69,6 +78,24 @@ internal static class RedisSetup
         parsed.ConnectRetry = 1;
         parsed.ClientName ??= "inference-api";
         return true;
+    }
+
+    /// <summary>
+    /// The server certificate must chain to the instance's own CA. The host name is not compared: clients
+    /// reach Memorystore by private IP, and a CA that signs for one instance only already pins the server.
+    /// </summary>
+    internal static bool IsIssuedBy(X509Certificate2 authority, X509Certificate? certificate, SslPolicyErrors errors)
+    {
+        if (certificate is null || (errors & SslPolicyErrors.RemoteCertificateNotAvailable) != 0)
+        {
+            return false;
+        }
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(authority);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        using var presented = new X509Certificate2(certificate);
+        return chain.Build(presented);
     }
 
     private static ConfigurationOptions FromUrl(Uri url)
