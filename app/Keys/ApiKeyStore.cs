@@ -38,6 +38,16 @@ internal sealed class ApiKeyStore(
     private const int MaxKeyLength = 128;
     private const int MaxNameLength = 64;
 
+    // Creates for one user serialize on a lock document; a burst of them retries quickly and often
+    // rather than backing off for seconds. Exhausted, the caller gets a retryable 409.
+    private static readonly FirestoreTransactionOptions CreateContention = new()
+    {
+        MaxAttempts = 12,
+        InitialBackoff = TimeSpan.FromMilliseconds(25),
+        MaxBackoff = TimeSpan.FromMilliseconds(800),
+        BackoffMultiplier = 2,
+    };
+
     private ApiKeyOptions Settings => options.Value;
 
     public static string Hash(string rawKey) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(rawKey)));
@@ -181,7 +191,7 @@ internal sealed class ApiKeyStore(
             transaction.Create($"{Collection}/{record.KeyId}", record, AppJson.Default.ApiKeyRecord);
             transaction.Set(LockPath(userId), new Dictionary<string, FirestoreValue> { ["updated_at"] = now });
             return true;
-        }, cancellationToken: cancellationToken);
+        }, CreateContention, cancellationToken);
 
         return created ? new CreatedApiKey(record.KeyId, rawKey, record.Name, record.CreatedAt, record.ExpiresAt) : null;
     }

@@ -1,3 +1,4 @@
+using Majestix.GoogleCloud.Firestore;
 using Majestix.InferenceApi.Audit;
 using Majestix.InferenceApi.Errors;
 using Majestix.InferenceApi.Identity;
@@ -20,7 +21,7 @@ internal static class KeysApi
         return group;
     }
 
-    private static async Task<Results<Ok<CreatedApiKey>, BadRequest<ErrorDetail>, JsonHttpResult<ErrorDetail>>> CreateAsync(
+    private static async Task<Results<Ok<CreatedApiKey>, BadRequest<ErrorDetail>, JsonHttpResult<ErrorDetail>, Conflict<ErrorDetail>>> CreateAsync(
         CreateApiKeyRequest? request, CallerContext caller, ApiKeyStore keys, AuditLog audit, IOptions<ApiKeyOptions> options,
         HttpContext context)
     {
@@ -28,7 +29,15 @@ internal static class KeysApi
         {
             return TypedResults.BadRequest(new ErrorDetail(problem));
         }
-        var created = await keys.CreateAsync(caller.UserId!, request?.Name, context.RequestAborted);
+        CreatedApiKey? created;
+        try
+        {
+            created = await keys.CreateAsync(caller.UserId!, request?.Name, context.RequestAborted);
+        }
+        catch (FirestoreException exception) when (exception.Kind == FirestoreErrorKind.Aborted)
+        {
+            return TypedResults.Conflict(new ErrorDetail("Another API key change for this account is in progress; retry."));
+        }
         if (created is null)
         {
             var max = options.Value.MaxActivePerUser;

@@ -61,11 +61,39 @@ public sealed class DevStackTopologyTests
             env["API_URL"].ShouldBe($"http://127.0.0.1:{ports[0]}");
             env["PRO_API_KEY"].ShouldStartWith("inf_");
             env["PRO_API_KEY"].ShouldNotBe(env["FREE_API_KEY"]);
+            await AssertSeededIdentitiesWorkAsync(app, env, cancellationToken);
         }
         finally
         {
             Directory.Delete(stateDirectory, recursive: true);
         }
+    }
+
+    // The env file's credentials are the ones a developer pastes into curl: each must be accepted as who it claims.
+    private static async Task AssertSeededIdentitiesWorkAsync(DistributedApplication app, Dictionary<string, string> env, CancellationToken cancellationToken)
+    {
+        using var api = app.CreateHttpClient("inference-api");
+        async Task<JsonElement> MeAsync(params (string Header, string Value)[] headers)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/me");
+            foreach (var (header, value) in headers)
+            {
+                request.Headers.TryAddWithoutValidation(header, value);
+            }
+            using var response = await api.SendAsync(request, cancellationToken);
+            response.StatusCode.ShouldBe(HttpStatusCode.OK, string.Join(",", headers.Select(h => h.Header)));
+            return JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken)).RootElement.Clone();
+        }
+
+        var pro = await MeAsync(("X-Api-Key", env["PRO_API_KEY"]));
+        pro.GetProperty("user_id").GetString().ShouldBe(env["PRO_USER_ID"]);
+        pro.GetProperty("plan").GetString().ShouldBe("pro");
+        (await MeAsync(("X-Api-Key", env["FREE_API_KEY"]))).GetProperty("plan").GetString().ShouldBe("free");
+        var web = await MeAsync(("Authorization", $"Bearer {env["FREE_ID_TOKEN"]}"), ("X-Firebase-AppCheck", env["FREE_APPCHECK_TOKEN"]));
+        web.GetProperty("source").GetString().ShouldBe("web");
+        web.GetProperty("user_id").GetString().ShouldBe(env["FREE_USER_ID"]);
+        var admin = await MeAsync(("Authorization", $"Bearer {env["ADMIN_ID_TOKEN"]}"), ("X-Firebase-AppCheck", env["ADMIN_APPCHECK_TOKEN"]));
+        admin.GetProperty("is_admin").GetBoolean().ShouldBeTrue();
     }
 
     // Watches the service's stdout, then makes it write a request log line, and checks that line.

@@ -54,6 +54,9 @@ public sealed class InferenceApiApplication(PlatformFixture platform, Isolation?
             ["Identity:InternalServiceAccounts:0"] = TestIdentityIssuer.ExecutorAccount,
             ["AUDIT_IP_HASH_SALT"] = "test-salt-0123456789abcdef",
             ["RateLimits:TrustedProxyCount"] = "0",
+            // Production's 500 ms is about a Redis next door; a loaded 2-core test machine needs slack.
+            // The outage tests set it back to the production value.
+            ["Redis:CommandTimeoutMilliseconds"] = "5000",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

@@ -20,8 +20,9 @@ public sealed class RateLimitTests(PlatformFixture platform)
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => client.GetAsync(Me)));
 
-        responses.Count(r => r.StatusCode == HttpStatusCode.OK).ShouldBe(100);
-        responses.Count(r => r.StatusCode == HttpStatusCode.TooManyRequests).ShouldBe(100);
+        var byStatus = string.Join(", ", responses.GroupBy(r => r.StatusCode).Select(g => $"{g.Key}: {g.Count()}"));
+        responses.Count(r => r.StatusCode == HttpStatusCode.OK).ShouldBe(100, byStatus);
+        responses.Count(r => r.StatusCode == HttpStatusCode.TooManyRequests).ShouldBe(100, byStatus);
     }
 
     [Fact]

@@ -22,6 +22,7 @@ public sealed class RedisOutageTests(PlatformFixture platform) : IAsyncLifetime
         {
             ["ConnectionStrings:redis"] = _redis.ConnectionString,
             ["REDIS_FAILURE_POLICY"] = policy,
+            ["Redis:CommandTimeoutMilliseconds"] = "500",
         };
         foreach (var (key, value) in extra ?? [])
         {
