@@ -1,4 +1,5 @@
 using Majestix.InferenceApi;
+using Majestix.InferenceApi.Credits;
 using Majestix.InferenceApi.Errors;
 using Majestix.InferenceApi.Identity;
 using Majestix.InferenceApi.Keys;
@@ -12,6 +13,7 @@ builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadReq
 
 builder.AddRedis();                      // one multiplexer, short timeouts, REDIS_FAILURE_POLICY
 builder.AddIdentityAndProtection();      // API keys, Firebase/App Check/OIDC, rate limits, audit events
+builder.AddCredits();                    // hot balances and holds in Redis, ledger in Firestore, hold reaper
 
 var app = builder.Build();
 app.UseServiceDefaults();                // request ids, request logs
@@ -22,6 +24,7 @@ app.UseMiddleware<CallerGate>();         // caller resolved once, limits applied
 
 app.MapIdentity();
 app.MapApiKeys();
+app.MapCredits();
 
 app.Run();
 

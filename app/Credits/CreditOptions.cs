@@ -1,0 +1,53 @@
+using System.ComponentModel.DataAnnotations;
+using Majestix.InferenceApi.Identity;
+using Microsoft.Extensions.Options;
+
+namespace Majestix.InferenceApi.Credits;
+
+public sealed class CreditOptions
+{
+    public const string SectionName = "Credits";
+
+    [Range(0, 100_000_000)]
+    public int FreeAllocationCredits { get; set; } = 500;
+
+    [Range(0, 100_000_000)]
+    public int GuruAllocationCredits { get; set; } = 10_000;
+
+    [Range(0, 100_000_000)]
+    public int ProAllocationCredits { get; set; } = 55_000;
+
+    /// <summary>How long a reservation holds credits before the reaper returns them (a crashed request).</summary>
+    [Range(1, 86_400)]
+    public int HoldTtlSeconds { get; set; } = 600;
+
+    [Range(50, 3_600_000)]
+    public int ReaperIntervalMilliseconds { get; set; } = 15_000;
+
+    /// <summary>
+    /// How long a finished hold is remembered: a settle retried (or arriving after the reaper) within
+    /// this time is answered from the record instead of charging again.
+    /// </summary>
+    [Range(1, 720)]
+    public int FinishedHoldRetentionHours { get; set; } = 24;
+
+    /// <summary>Upper bound of one admin grant, a guard against a typo granting millions.</summary>
+    [Range(1, 100_000_000)]
+    public int MaxGrantCredits { get; set; } = 1_000_000;
+
+    public TimeSpan HoldTtl => TimeSpan.FromSeconds(HoldTtlSeconds);
+
+    public TimeSpan ReaperInterval => TimeSpan.FromMilliseconds(ReaperIntervalMilliseconds);
+
+    public TimeSpan FinishedHoldRetention => TimeSpan.FromHours(FinishedHoldRetentionHours);
+
+    public long AllocationUnits(Plan plan) => CreditUnits.FromWholeCredits(plan switch
+    {
+        Plan.Guru => GuruAllocationCredits,
+        Plan.Pro => ProAllocationCredits,
+        _ => FreeAllocationCredits,
+    });
+}
+
+[OptionsValidator]
+public sealed partial class CreditOptionsValidator : IValidateOptions<CreditOptions>;

@@ -1,0 +1,147 @@
+using System.Globalization;
+using Majestix.GoogleCloud.Firestore;
+using Majestix.InferenceApi.Audit;
+using Majestix.InferenceApi.Redis;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Majestix.InferenceApi.Credits;
+
+internal static class CreditAuditEvents
+{
+    public const string ReservationExpired = "reservation_expired";
+    public const string CreditsGranted = "credits_granted";
+}
+
+/// <summary>
+/// Voids holds whose request never settled (a crashed or scaled-in instance) and returns their credits;
+/// forgets finished holds after the retention; re-drives ledger entries a settle could not confirm.
+/// Every instance runs one: the scripts are atomic, so two reapers never void the same hold twice.
+/// </summary>
+internal sealed class CreditReaper(
+    IDatabase redis,
+    CreditLedger ledger,
+    AuditLog audit,
+    IOptions<CreditOptions> options,
+    TimeProvider time,
+    ILogger<CreditReaper> logger) : BackgroundService
+{
+    private const int BatchSize = 200;
+
+    // Ledger entries unconfirmed for this long are re-driven: long enough for the settle that wrote them to finish.
+    private static readonly TimeSpan LedgerGrace = TimeSpan.FromSeconds(30);
+
+    // KEYS: balance, holds, expiry. ARGV: hold id, expiry member, now ms, record retention ms.
+    // Returns {'voided', plan part, top-up part} | {'cleared'} | {'not_due'}.
+    private const string ReapScript = CreditStore.SharedLua + """
+
+        local due = redis.call('ZSCORE', KEYS[3], ARGV[2])
+        if not due or tonumber(due) > tonumber(ARGV[3]) then return {'not_due'} end
+        local record = redis.call('HGET', KEYS[2], ARGV[1])
+        if record then
+          local state, plan_part, topup_part, cycle = parse(record)
+          if state == 'held' then
+            release(KEYS[1], plan_part, topup_part, cycle)
+            redis.call('HSET', KEYS[2], ARGV[1], 'voided|' .. int(plan_part) .. '|' .. int(topup_part) .. '|' .. cycle)
+            redis.call('ZADD', KEYS[3], tonumber(ARGV[3]) + tonumber(ARGV[4]), ARGV[2])
+            return {'voided', int(plan_part), int(topup_part)}
+          end
+          redis.call('HDEL', KEYS[2], ARGV[1])
+        end
+        redis.call('ZREM', KEYS[3], ARGV[2])
+        return {'cleared'}
+        """;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.ReaperInterval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                try
+                {
+                    await ReapAsync(stoppingToken);
+                    await RedriveLedgerAsync(stoppingToken);
+                }
+                catch (Exception exception) when (RedisGuard.IsOutage(exception) || exception is FirestoreException or HttpRequestException)
+                {
+                    logger.LogWarning("Credit reaper pass failed ({Reason}); retrying next interval", exception.GetType().Name);
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    // A background service that throws stops the host: one bad pass must not take the API down.
+                    logger.LogError(exception, "Credit reaper pass failed");
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>One pass over everything due; returns how many holds were voided.</summary>
+    public async Task<int> ReapAsync(CancellationToken cancellationToken = default)
+    {
+        var voided = 0;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            var due = await redis.SortedSetRangeByScoreAsync(CreditKeys.HoldExpiry, double.NegativeInfinity, now, take: BatchSize);
+            if (due.Length == 0)
+            {
+                return voided;
+            }
+            // Issued together: the multiplexer pipelines them into one round trip.
+            var replies = await Task.WhenAll(due.Select(member => ReapOneAsync(member!, now)));
+            foreach (var (member, reply) in due.Zip(replies))
+            {
+                if ((string?)reply[0] != "voided")
+                {
+                    continue;
+                }
+                voided++;
+                var (userId, holdId) = CreditKeys.ParseHoldMember(member!);
+                var credits = CreditUnits.ToCredits(CreditStore.Long(reply[1]) + CreditStore.Long(reply[2]));
+                audit.Record(CreditAuditEvents.ReservationExpired, context: null, userId: userId, reason: "hold_expired",
+                    details: new Dictionary<string, string> { ["hold_id"] = holdId, ["credits"] = credits.ToString(CultureInfo.InvariantCulture) });
+            }
+            if (due.Length < BatchSize)
+            {
+                return voided;
+            }
+        }
+        return voided;
+    }
+
+    private async Task<RedisResult[]> ReapOneAsync(string member, long now)
+    {
+        var (userId, holdId) = CreditKeys.ParseHoldMember(member);
+        return (RedisResult[])(await redis.ScriptEvaluateAsync(ReapScript,
+            [CreditKeys.Balance(userId), CreditKeys.Holds(userId), CreditKeys.HoldExpiry],
+            [holdId, member, now, (long)options.Value.FinishedHoldRetention.TotalMilliseconds]))!;
+    }
+
+    /// <summary>Writes the ledger entries of settles that could not confirm theirs (create-if-absent: never twice).</summary>
+    public async Task RedriveLedgerAsync(CancellationToken cancellationToken = default)
+    {
+        var before = (time.GetUtcNow() - LedgerGrace).ToUnixTimeMilliseconds();
+        var pending = await redis.SortedSetRangeByScoreWithScoresAsync(CreditKeys.LedgerPending, double.NegativeInfinity, before, take: BatchSize);
+        foreach (var item in pending)
+        {
+            var (userId, holdId) = CreditKeys.ParseHoldMember(item.Element!);
+            var record = (string?)await redis.HashGetAsync(CreditKeys.Holds(userId), holdId);
+            var parts = record?.Split('|');
+            if (parts is ["settled", var plan, var topup, var cycle])
+            {
+                var entry = new LedgerEntry(LedgerEntryTypes.Charge, -long.Parse(plan, CultureInfo.InvariantCulture), -long.Parse(topup, CultureInfo.InvariantCulture),
+                    DateTimeOffset.FromUnixTimeMilliseconds((long)item.Score), DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(cycle, CultureInfo.InvariantCulture)));
+                if (await ledger.AppendAsync(userId, holdId, entry, cancellationToken))
+                {
+                    logger.LogWarning("Wrote the ledger entry of hold {HoldId} that its settle could not confirm", holdId);
+                }
+            }
+            await redis.SortedSetRemoveAsync(CreditKeys.LedgerPending, item.Element);
+        }
+    }
+}

@@ -1,0 +1,100 @@
+using System.Text.Json.Serialization;
+
+namespace Majestix.InferenceApi.Credits;
+
+public enum CreditBucket
+{
+    Plan,
+    Topup,
+}
+
+internal enum ReserveStatus
+{
+    Reserved,
+
+    /// <summary>Redis is down under <c>REDIS_FAILURE_POLICY=allow</c>: the call proceeds unchecked, settle writes the ledger only.</summary>
+    Unenforced,
+
+    Insufficient,
+}
+
+/// <summary>Credits held for one request; pass it back to settle.</summary>
+internal sealed record CreditReservation(string UserId, string HoldId, long Units, long PlanUnits, long TopupUnits, long CycleStartMs, bool Enforced);
+
+internal sealed record ReserveResult(ReserveStatus Status, CreditReservation? Reservation, long AvailableUnits, long RequiredUnits, string Plan);
+
+internal enum SettleStatus
+{
+    Settled,
+
+    /// <summary>The hold was settled before: nothing moved again, the first result is returned.</summary>
+    Duplicate,
+
+    /// <summary>The reaper had voided the hold: the usage was charged from what the balance held then.</summary>
+    Late,
+
+    /// <summary>Redis no longer knows the hold (its data was lost): charged in the ledger only, or not at all.</summary>
+    Lost,
+
+    Unenforced,
+}
+
+internal sealed record SettleResult(SettleStatus Status, long PlanUnits, long TopupUnits)
+{
+    public long ChargedUnits => PlanUnits + TopupUnits;
+
+    public decimal ChargedCredits => CreditUnits.ToCredits(ChargedUnits);
+}
+
+internal sealed record GrantResult(string GrantId, long Units, bool Duplicate, bool Conflict);
+
+internal sealed record CreditBalance(string Plan, long AllocationUnits, long PlanUnits, long TopupUnits, DateTimeOffset CycleStart, DateTimeOffset CycleEnd)
+{
+    public long TotalUnits => PlanUnits + TopupUnits;
+}
+
+/// <summary>
+/// Firestore <c>users/{uid}/ledger/{entry_id}</c>: append-only, the id is the idempotency key (hold id for
+/// charges, grant id for grants). Deltas in micro-credits, negative for spend. No content, no PII.
+/// </summary>
+public sealed record LedgerEntry(
+    string Type,
+    long PlanDelta,
+    long TopupDelta,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset CycleStart,
+    string? Model = null,
+    string? RequestId = null,
+    string? Reason = null,
+    bool? Unenforced = null);
+
+public static class LedgerEntryTypes
+{
+    public const string Charge = "charge";
+    public const string Grant = "grant";
+    public const string Topup = "topup";
+}
+
+public sealed record GrantCreditsRequest(string? UserId, decimal? Credits, string? Reason);
+
+public sealed record GrantCreditsResponse(string GrantId, string UserId, decimal Credits, bool Duplicate);
+
+/// <summary>The caller's balance, in credits (fractional) on the wire.</summary>
+public sealed record CreditBalanceView(
+    string Plan,
+    decimal PlanAllocation,
+    decimal PlanCreditsRemaining,
+    decimal TopupBalance,
+    decimal CreditsRemaining,
+    DateTimeOffset BillingCycleStart,
+    DateTimeOffset BillingCycleEnd);
+
+/// <summary><c>{"detail":{"code":"QUOTA_EXCEEDED",...}}</c>, the 402 body clients parse.</summary>
+public sealed record QuotaExceededError(QuotaExceededDetail Detail);
+
+public sealed record QuotaExceededDetail(
+    string Code,
+    string Message,
+    [property: JsonPropertyName("credits_remaining")] decimal CreditsRemaining,
+    [property: JsonPropertyName("credits_required")] decimal CreditsRequired,
+    string Plan);

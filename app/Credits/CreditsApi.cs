@@ -1,0 +1,115 @@
+using System.Buffers;
+using System.Globalization;
+using Majestix.InferenceApi.Audit;
+using Majestix.InferenceApi.Errors;
+using Majestix.InferenceApi.Identity;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace Majestix.InferenceApi.Credits;
+
+internal static class CreditsApi
+{
+    private const string IdempotencyKeyHeader = "Idempotency-Key";
+    private const int MaxReasonLength = 200;
+    private const int MaxIdentifierLength = 128;
+
+    private static readonly SearchValues<char> IdentifierCharacters =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:");
+
+    public static IEndpointRouteBuilder MapCredits(this IEndpointRouteBuilder routes)
+    {
+        var admin = routes.MapGroup("/admin/credits")
+            .RequireCaller(CallerRequirement.Admin)
+            .WithTags("Credits");
+        admin.MapPost("/grant", GrantAsync).WithName("GrantCredits");
+
+        var user = routes.MapGroup("/credits")
+            .RequireCaller(CallerRequirement.KeyOrWeb)
+            .WithTags("Credits");
+        user.MapPost("/refresh", RefreshAsync).WithName("RefreshCredits");
+        return routes;
+    }
+
+    /// <summary>The 402 every credit-checked endpoint answers when a reservation is refused.</summary>
+    public static JsonHttpResult<QuotaExceededError> QuotaExceeded(ReserveResult refused, Plan callerPlan)
+    {
+        var plan = refused.Plan.Length > 0 ? refused.Plan : callerPlan.WireName();
+        var remaining = CreditUnits.ToCredits(refused.AvailableUnits);
+        var required = CreditUnits.ToCredits(refused.RequiredUnits);
+        var message = string.Create(CultureInfo.InvariantCulture,
+            $"Insufficient credits: this request needs up to {required} credits and {remaining} remain on the {plan} plan. Top up or lower max_tokens.");
+        return TypedResults.Json(new QuotaExceededError(new QuotaExceededDetail("QUOTA_EXCEEDED", message, remaining, required, plan)),
+            CreditsJson.Default.QuotaExceededError, statusCode: StatusCodes.Status402PaymentRequired);
+    }
+
+    public static CreditBalanceView View(CreditBalance balance) => new(
+        balance.Plan,
+        CreditUnits.ToCredits(balance.AllocationUnits),
+        CreditUnits.ToCredits(balance.PlanUnits),
+        CreditUnits.ToCredits(balance.TopupUnits),
+        CreditUnits.ToCredits(balance.TotalUnits),
+        balance.CycleStart,
+        balance.CycleEnd);
+
+    private static async Task<Results<Ok<GrantCreditsResponse>, BadRequest<ErrorDetail>, Conflict<ErrorDetail>>> GrantAsync(
+        GrantCreditsRequest? request, CallerContext caller, CreditStore credits, AuditLog audit, IOptions<CreditOptions> options, HttpContext context)
+    {
+        var idempotencyKey = context.Request.Headers[IdempotencyKeyHeader].ToString();
+        if (ValidateGrant(request, idempotencyKey, options.Value.MaxGrantCredits) is { } problem)
+        {
+            return TypedResults.BadRequest(new ErrorDetail(problem));
+        }
+        var userId = request!.UserId!;
+        var units = CreditUnits.FromCredits(request.Credits!.Value)!.Value;
+        var grantId = "grant-" + (idempotencyKey.Length > 0 ? idempotencyKey : Guid.CreateVersion7().ToString("N"));
+
+        var granted = await credits.GrantAsync(userId, CreditBucket.Topup, units, grantId, request.Reason!.Trim(), cancellationToken: context.RequestAborted);
+        if (granted.Conflict)
+        {
+            return TypedResults.Conflict(new ErrorDetail("This Idempotency-Key was already used for a different grant."));
+        }
+        if (!granted.Duplicate)
+        {
+            audit.Record(CreditAuditEvents.CreditsGranted, context, userId: userId, reason: "admin_grant",
+                details: new Dictionary<string, string> { ["grant_id"] = grantId, ["granted_by"] = caller.UserId ?? "" });
+        }
+        return TypedResults.Ok(new GrantCreditsResponse(grantId, userId, CreditUnits.ToCredits(units), granted.Duplicate));
+    }
+
+    private static string? ValidateGrant(GrantCreditsRequest? request, string idempotencyKey, int maxCredits)
+    {
+        if (request is null)
+        {
+            return "A JSON body {user_id, credits, reason} is required.";
+        }
+        if (!IsIdentifier(request.UserId))
+        {
+            return $"user_id is required: 1 to {MaxIdentifierLength} letters, digits or -_.:";
+        }
+        if (request.Credits is not { } amount || amount <= 0 || amount > maxCredits)
+        {
+            return $"credits must be greater than 0 and at most {maxCredits}.";
+        }
+        if (CreditUnits.FromCredits(amount) is null)
+        {
+            return "credits may have at most 6 decimal places.";
+        }
+        if (string.IsNullOrWhiteSpace(request.Reason) || request.Reason.Length > MaxReasonLength || request.Reason.Any(char.IsControl))
+        {
+            return $"reason is required: 1 to {MaxReasonLength} characters, no control characters.";
+        }
+        if (idempotencyKey.Length > 0 && !IsIdentifier(idempotencyKey))
+        {
+            return $"Idempotency-Key must be 1 to {MaxIdentifierLength} letters, digits or -_.:";
+        }
+        return null;
+    }
+
+    // Both end up in Firestore document paths: no slashes, nothing that could name another document.
+    private static bool IsIdentifier(string? value) =>
+        value is { Length: > 0 and <= MaxIdentifierLength } && value.AsSpan().IndexOfAnyExcept(IdentifierCharacters) < 0 && value is not ("." or "..");
+
+    private static async Task<Ok<CreditBalanceView>> RefreshAsync(CallerContext caller, CreditStore credits, HttpContext context) =>
+        TypedResults.Ok(View(await credits.RefreshAsync(caller.UserId!, context.RequestAborted)));
+}

@@ -1,0 +1,35 @@
+using Majestix.GoogleCloud.Firestore;
+using Majestix.InferenceApi.Credits;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
+
+namespace Majestix.InferenceApi.Tests.Credits;
+
+internal static class CreditTestExtensions
+{
+    public static CreditStore Credits(this WebApplicationFactory<Program> app) => app.Services.GetRequiredService<CreditStore>();
+
+    public static CreditReaper Reaper(this WebApplicationFactory<Program> app) => app.Services.GetRequiredService<CreditReaper>();
+
+    public static long Units(decimal credits) => CreditUnits.FromCredits(credits)!.Value;
+
+    public static Task SeedCreditUserAsync(this WebApplicationFactory<Program> app, string userId, string plan, DateTimeOffset signedUp) =>
+        app.Services.GetRequiredService<FirestoreClient>().SetAsync($"users/{userId}",
+            new Dictionary<string, FirestoreValue> { ["uid"] = userId, ["plan"] = plan, ["created_at"] = signedUp });
+
+    public static async Task<IReadOnlyList<LedgerEntry>> LedgerAsync(this WebApplicationFactory<Program> app, string userId) =>
+        await app.Services.GetRequiredService<CreditLedger>().ReadAllAsync(userId, CancellationToken.None);
+
+    /// <summary>What Redis losing its data looks like to this app: every key under its prefix gone (other tests share the server).</summary>
+    public static async Task DropRedisDataAsync(this WebApplicationFactory<Program> app, string keyPrefix)
+    {
+        var multiplexer = app.Services.GetRequiredService<IConnectionMultiplexer>();
+        var server = multiplexer.GetServer(multiplexer.GetEndPoints()[0]);
+        var database = multiplexer.GetDatabase();
+        await foreach (var key in server.KeysAsync(pattern: keyPrefix + "*"))
+        {
+            await database.KeyDeleteAsync(key);
+        }
+    }
+}
