@@ -280,9 +280,9 @@ public sealed class FirestoreClient
             .ConfigureAwait(false);
 
         var results = (response.WriteResults ?? [])
-            .Select(r => new FirestoreWriteResult(FirestoreTimestamp.ParseOptional(r.UpdateTime), r.TransformResults ?? []))
+            .Select(r => new FirestoreWriteResult(GoogleTimestamp.ParseOptional(r.UpdateTime), r.TransformResults ?? []))
             .ToList();
-        return new FirestoreCommitResult(FirestoreTimestamp.ParseOptional(response.CommitTime) ?? default, results);
+        return new FirestoreCommitResult(GoogleTimestamp.ParseOptional(response.CommitTime) ?? default, results);
     }
 
     internal string DocumentName(string documentPath)

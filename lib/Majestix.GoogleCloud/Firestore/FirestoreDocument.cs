@@ -54,6 +54,6 @@ public sealed class FirestoreDocument
     internal static FirestoreDocument FromWire(DocumentWire wire) => new(
         new FirestoreReference(wire.Name ?? throw new InvalidOperationException("The document has no name.")),
         wire.Fields ?? new Dictionary<string, FirestoreValue>(StringComparer.Ordinal),
-        FirestoreTimestamp.ParseOptional(wire.CreateTime) ?? default,
-        FirestoreTimestamp.ParseOptional(wire.UpdateTime) ?? default);
+        GoogleTimestamp.ParseOptional(wire.CreateTime) ?? default,
+        GoogleTimestamp.ParseOptional(wire.UpdateTime) ?? default);
 }

@@ -30,10 +30,10 @@ public sealed record FirestorePrecondition
     internal PreconditionWire ToWire() => new()
     {
         Exists = Exists,
-        UpdateTime = UpdateTime is { } time ? FirestoreTimestamp.Format(time) : null,
+        UpdateTime = UpdateTime is { } time ? GoogleTimestamp.Format(time) : null,
     };
 
     internal string ToQueryString() => Exists is { } exists
         ? $"currentDocument.exists={(exists ? "true" : "false")}"
-        : $"currentDocument.updateTime={Uri.EscapeDataString(FirestoreTimestamp.Format(UpdateTime!.Value))}";
+        : $"currentDocument.updateTime={Uri.EscapeDataString(GoogleTimestamp.Format(UpdateTime!.Value))}";
 }

@@ -161,7 +161,7 @@ public sealed class FirestoreValue : IEquatable<FirestoreValue>
     public override string ToString() => Kind switch
     {
         FirestoreValueKind.Null => "null",
-        FirestoreValueKind.Timestamp => FirestoreTimestamp.Format(TimestampValue),
+        FirestoreValueKind.Timestamp => GoogleTimestamp.Format(TimestampValue),
         FirestoreValueKind.Bytes => Convert.ToBase64String((byte[])_payload!),
         FirestoreValueKind.Array => $"[{string.Join(", ", ArrayValue)}]",
         FirestoreValueKind.Map => $"{{{string.Join(", ", MapValue.Select(f => $"{f.Key}: {f.Value}"))}}}",

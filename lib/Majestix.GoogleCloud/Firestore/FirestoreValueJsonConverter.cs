@@ -33,7 +33,7 @@ internal sealed class FirestoreValueJsonConverter : JsonConverter<FirestoreValue
                     ? long.Parse(reader.GetString()!, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture)
                     : reader.GetInt64()),
                 "doubleValue" => FirestoreValue.FromDouble(ReadDouble(ref reader)),
-                "timestampValue" => FirestoreValue.FromTimestamp(FirestoreTimestamp.Parse(reader.GetString()!)),
+                "timestampValue" => FirestoreValue.FromTimestamp(GoogleTimestamp.Parse(reader.GetString()!)),
                 "stringValue" => FirestoreValue.FromString(reader.GetString()!),
                 "bytesValue" => FirestoreValue.FromBytes(reader.GetBytesFromBase64()),
                 "referenceValue" => FirestoreValue.FromReference(new FirestoreReference(reader.GetString()!)),
@@ -83,7 +83,7 @@ internal sealed class FirestoreValueJsonConverter : JsonConverter<FirestoreValue
                 WriteDouble(writer, value.DoubleValue);
                 break;
             case FirestoreValueKind.Timestamp:
-                writer.WriteString("timestampValue", FirestoreTimestamp.Format(value.TimestampValue));
+                writer.WriteString("timestampValue", GoogleTimestamp.Format(value.TimestampValue));
                 break;
             case FirestoreValueKind.String:
                 writer.WriteString("stringValue", value.StringValue);

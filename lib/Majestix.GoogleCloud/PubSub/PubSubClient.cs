@@ -100,7 +100,7 @@ public sealed class PubSubClient
                 r.Message?.MessageId ?? string.Empty,
                 r.Message?.Data ?? [],
                 r.Message?.Attributes ?? new Dictionary<string, string>(),
-                r.Message?.PublishTime is { } time ? DateTimeOffset.Parse(time, System.Globalization.CultureInfo.InvariantCulture) : null,
+                GoogleTimestamp.ParseOptional(r.Message?.PublishTime),
                 r.Message?.OrderingKey,
                 r.DeliveryAttempt))
             .ToList();

@@ -1,10 +1,10 @@
 using System.Globalization;
 
-namespace Majestix.GoogleCloud.Firestore;
+namespace Majestix.GoogleCloud;
 
-internal static class FirestoreTimestamp
+internal static class GoogleTimestamp
 {
-    // Firestore stores microseconds; writing exactly six digits keeps update-time preconditions exact.
+    // Google APIs store microseconds (Firestore, Tasks); writing exactly six digits keeps update-time preconditions exact.
     public static string Format(DateTimeOffset value) =>
         value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
 
