@@ -17,6 +17,7 @@ namespace Majestix.InferenceApi;
 [JsonSerializable(typeof(ApiKeyList))]
 [JsonSerializable(typeof(ApiKeyRecord))]
 [JsonSerializable(typeof(UserPlanRecord))]
+[JsonSerializable(typeof(Majestix.InferenceApi.Inference.ModelList))]
 [JsonSerializable(typeof(Majestix.InferenceApi.Identity.CallerView))]
 internal sealed partial class AppJson : JsonSerializerContext
 {

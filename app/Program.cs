@@ -2,8 +2,11 @@ using Majestix.InferenceApi;
 using Majestix.InferenceApi.Credits;
 using Majestix.InferenceApi.Errors;
 using Majestix.InferenceApi.Identity;
+using Majestix.InferenceApi.Inference;
 using Majestix.InferenceApi.Keys;
 using Majestix.InferenceApi.Redis;
+using Majestix.InferenceApi.Sessions;
+using Majestix.InferenceApi.UsageEvents;
 using Majestix.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -14,6 +17,9 @@ builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadReq
 builder.AddRedis();                      // one multiplexer, short timeouts, REDIS_FAILURE_POLICY
 builder.AddIdentityAndProtection();      // API keys, Firebase/App Check/OIDC, rate limits, audit events
 builder.AddCredits();                    // hot balances and holds in Redis, ledger in Firestore, hold reaper
+builder.AddUsageEvents();                // one Pub/Sub usage event per model call (BigQuery usage_events), opaque user ids
+builder.AddGateway();                    // catalog, providers with fallback, routing; credits held and settled per call
+builder.AddSessions();                   // chat sessions in Redis, history Fernet-encrypted, TTL by plan
 
 var app = builder.Build();
 app.UseServiceDefaults();                // request ids, request logs
@@ -25,6 +31,8 @@ app.UseMiddleware<CallerGate>();         // caller resolved once, limits applied
 app.MapIdentity();
 app.MapApiKeys();
 app.MapCredits();
+app.MapGateway();                        // /models, /code
+app.MapSessions();
 
 app.Run();
 

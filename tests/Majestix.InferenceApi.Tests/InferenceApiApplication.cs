@@ -36,6 +36,7 @@ public sealed class InferenceApiApplication(PlatformFixture platform, Isolation?
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
+        var upstream = platform.MockUpstream.BaseUrl.ToString().TrimEnd('/');
         var values = new Dictionary<string, string?>
         {
             ["GOOGLE_CLOUD_PROJECT"] = Isolation.ProjectId,
@@ -53,10 +54,20 @@ public sealed class InferenceApiApplication(PlatformFixture platform, Isolation?
             ["Identity:InternalAudience"] = TestIdentityIssuer.InternalAudience,
             ["Identity:InternalServiceAccounts:0"] = TestIdentityIssuer.ExecutorAccount,
             ["AUDIT_IP_HASH_SALT"] = "test-salt-0123456789abcdef",
+            ["FERNET_KEYS"] = "bWFqZXN0aXgtdGVzdC1vbmx5LWZlcm5ldC1rZXkhISE=",
             ["RateLimits:TrustedProxyCount"] = "0",
             // Production's 500 ms is about a Redis next door; a loaded 2-core test machine needs slack.
             // The outage tests set it back to the production value.
             ["Redis:CommandTimeoutMilliseconds"] = "5000",
+            ["Providers:OpenAI:BaseUrl"] = $"{upstream}/v1",
+            ["Providers:OpenAI:ApiKey"] = "sk-test-openai",
+            ["Providers:OpenRouter:BaseUrl"] = $"{upstream}/api/v1",
+            ["Providers:OpenRouter:ApiKey"] = "sk-test-openrouter",
+            ["Providers:Anthropic:BaseUrl"] = upstream,
+            ["Providers:Anthropic:ApiKey"] = "sk-test-anthropic",
+            ["Providers:Vertex:BaseUrl"] = upstream,
+            ["Providers:Vertex:ProjectId"] = "majestix-test",
+            ["Providers:Vertex:StaticAccessToken"] = "ya29.test-token",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

@@ -1,3 +1,4 @@
+using Majestix.InferenceApi.Tests.Inference;
 using Majestix.Testing;
 
 namespace Majestix.InferenceApi.Tests;
@@ -13,11 +14,14 @@ public sealed class PlatformFixture : IAsyncLifetime
 
     public TestIdentityIssuer Issuer { get; } = new();
 
+    /// <summary>Every model provider of the app under test points here.</summary>
+    public MockUpstreamFixture MockUpstream { get; } = new();
+
     public Task InitializeAsync() =>
-        Task.WhenAll(Redis.InitializeAsync(), Firestore.InitializeAsync(), PubSub.InitializeAsync(), Issuer.InitializeAsync());
+        Task.WhenAll(Redis.InitializeAsync(), Firestore.InitializeAsync(), PubSub.InitializeAsync(), Issuer.InitializeAsync(), MockUpstream.InitializeAsync());
 
     public Task DisposeAsync() =>
-        Task.WhenAll(Redis.DisposeAsync(), Firestore.DisposeAsync(), PubSub.DisposeAsync(), Issuer.DisposeAsync());
+        Task.WhenAll(Redis.DisposeAsync(), Firestore.DisposeAsync(), PubSub.DisposeAsync(), Issuer.DisposeAsync(), MockUpstream.DisposeAsync());
 }
 
 [CollectionDefinition(Name)]

@@ -29,4 +29,16 @@ internal static class GoogleEmulatorExtensions
             .WithEnvironment("OIDC_ALLOWED_SERVICE_ACCOUNTS", DevStackOptions.ExecutorServiceAccount)
             // Not a secret: it only keys the hashing of local client addresses in dev audit events.
             .WithEnvironment("AUDIT_IP_HASH_SALT", "majestix-dev-ip-salt");
+
+    /// <summary>Every model provider at the mock upstream; the keys are not secrets, the mock only fingerprints them.</summary>
+    public static IResourceBuilder<ProjectResource> WithProvidersAt(this IResourceBuilder<ProjectResource> resource, string mockUpstreamUrl) =>
+        resource
+            .WithEnvironment("Providers__OpenAI__BaseUrl", $"{mockUpstreamUrl}/v1")
+            .WithEnvironment("Providers__OpenAI__ApiKey", "sk-dev-openai")
+            .WithEnvironment("Providers__OpenRouter__BaseUrl", $"{mockUpstreamUrl}/api/v1")
+            .WithEnvironment("Providers__OpenRouter__ApiKey", "sk-dev-openrouter")
+            .WithEnvironment("Providers__Anthropic__BaseUrl", mockUpstreamUrl)
+            .WithEnvironment("Providers__Anthropic__ApiKey", "sk-dev-anthropic")
+            .WithEnvironment("Providers__Vertex__BaseUrl", mockUpstreamUrl)
+            .WithEnvironment("Providers__Vertex__StaticAccessToken", "ya29.dev-token");
 }

@@ -42,7 +42,9 @@ builder.AddProject<Projects.Majestix_InferenceApi>("inference-api", launchProfil
     .WithReference(redis)
     .WithGoogleEmulators(stack, firestore, pubsub)
     .WithEnvironment("REDIS_FAILURE_POLICY", "reject")
+    .WithEnvironment("FERNET_KEYS", "bWFqZXN0aXgtZGV2LW9ubHktZmVybmV0LWtleSEhISE=") // base64 of "majestix-dev-only-fernet-key!!!!": dev only, public
     .WithDevIdentityVerification(stack, Local(stack.DevIdentity), Local(stack.InferenceApi))
+    .WithProvidersAt(Local(stack.MockUpstream))
     .WaitFor(redis)
     .WaitFor(mockUpstream)
     .WaitFor(devIdentity);
