@@ -28,6 +28,7 @@ internal static class CreditsApi
             .RequireCaller(CallerRequirement.KeyOrWeb)
             .WithTags("Credits");
         user.MapPost("/refresh", RefreshAsync).WithName("RefreshCredits");
+        routes.MapUsageReport();
         return routes;
     }
 
@@ -53,7 +54,8 @@ internal static class CreditsApi
         balance.CycleEnd);
 
     private static async Task<Results<Ok<GrantCreditsResponse>, BadRequest<ErrorDetail>, Conflict<ErrorDetail>>> GrantAsync(
-        GrantCreditsRequest? request, CallerContext caller, CreditStore credits, AuditLog audit, IOptions<CreditOptions> options, HttpContext context)
+        GrantCreditsRequest? request, CallerContext caller, CreditStore credits, UsageReports reports, AuditLog audit, IOptions<CreditOptions> options,
+        HttpContext context)
     {
         var idempotencyKey = context.Request.Headers[IdempotencyKeyHeader].ToString();
         if (ValidateGrant(request, idempotencyKey, options.Value.MaxGrantCredits) is { } problem)
@@ -65,6 +67,7 @@ internal static class CreditsApi
         var grantId = "grant-" + (idempotencyKey.Length > 0 ? idempotencyKey : Guid.CreateVersion7().ToString("N"));
 
         var granted = await credits.GrantAsync(userId, CreditBucket.Topup, units, grantId, request.Reason!.Trim(), cancellationToken: context.RequestAborted);
+        reports.Forget(userId);
         if (granted.Conflict)
         {
             return TypedResults.Conflict(new ErrorDetail("This Idempotency-Key was already used for a different grant."));
@@ -110,6 +113,10 @@ internal static class CreditsApi
     private static bool IsIdentifier(string? value) =>
         value is { Length: > 0 and <= MaxIdentifierLength } && value.AsSpan().IndexOfAnyExcept(IdentifierCharacters) < 0 && value is not ("." or "..");
 
-    private static async Task<Ok<CreditBalanceView>> RefreshAsync(CallerContext caller, CreditStore credits, HttpContext context) =>
-        TypedResults.Ok(View(await credits.RefreshAsync(caller.UserId!, context.RequestAborted)));
+    private static async Task<Ok<CreditBalanceView>> RefreshAsync(CallerContext caller, CreditStore credits, UsageReports reports, HttpContext context)
+    {
+        var balance = await credits.RefreshAsync(caller.UserId!, context.RequestAborted);
+        reports.Forget(caller.UserId!);
+        return TypedResults.Ok(View(balance));
+    }
 }

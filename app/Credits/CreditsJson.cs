@@ -9,4 +9,5 @@ namespace Majestix.InferenceApi.Credits;
 [JsonSerializable(typeof(GrantCreditsResponse))]
 [JsonSerializable(typeof(CreditBalanceView))]
 [JsonSerializable(typeof(QuotaExceededError))]
+[JsonSerializable(typeof(UsageReport))]
 internal sealed partial class CreditsJson : JsonSerializerContext;

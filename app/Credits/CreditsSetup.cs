@@ -12,6 +12,7 @@ internal static class CreditsSetup
         services.AddOptions<CreditOptions>().BindConfiguration(CreditOptions.SectionName).ValidateOnStart();
         services.AddSingleton<CreditLedger>();
         services.AddSingleton<CreditStore>();
+        services.AddSingleton<UsageReports>();
         services.AddSingleton<CreditReaper>();
         services.AddHostedService(provider => provider.GetRequiredService<CreditReaper>());
         // First in the chain: behind the reflection resolver these types would never reach their generated metadata.

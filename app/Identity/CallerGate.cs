@@ -70,6 +70,13 @@ internal sealed class CallerGate(
     private async Task<CallerContext?> AuthenticatePublicAsync(HttpContext context, CallerRequirement requirement, string ip)
     {
         var rawKey = context.Request.Headers[ApiKeyHeader].ToString();
+        // OpenAI-compatible clients send their key as `Authorization: Bearer inf_...`. A bearer value with
+        // our key prefix is an API key, never a Firebase ID token (those are JWTs), so it takes the
+        // X-Api-Key path below unchanged: same checks, rate limits and audit events. X-Api-Key wins if both are sent.
+        if (rawKey.Length == 0 && BearerToken(context) is { } bearer && bearer.StartsWith(ApiKeyStore.KeyPrefix, StringComparison.Ordinal))
+        {
+            rawKey = bearer;
+        }
         if (rawKey.Length > 0)
         {
             return await AuthenticateApiKeyAsync(context, requirement, ip, rawKey);

@@ -19,27 +19,38 @@ internal sealed record CodeRequest(
     public const int MaxMessages = 500;
     private const int MaxTools = 128;
 
-    /// <summary>Parses the body; a non-null error is a 400 detail naming the offending field.</summary>
-    public static (CodeRequest? Request, string? Error) Parse(JsonElement body)
+    /// <summary>
+    /// Parses the body; a non-null error is a 400 detail naming the offending field. With
+    /// <paramref name="sessionMayCarryMessages"/> (chat), <c>messages</c> may be absent or empty when a
+    /// <c>session_id</c> is given, because the stored history continues the conversation.
+    /// </summary>
+    public static (CodeRequest? Request, string? Error) Parse(JsonElement body, bool sessionMayCarryMessages = false)
     {
         if (body.ValueKind != JsonValueKind.Object)
         {
             return (null, "The request body must be a JSON object.");
         }
-        if (!body.TryGetProperty("messages", out var messagesJson) || messagesJson.ValueKind != JsonValueKind.Array || messagesJson.GetArrayLength() == 0)
+        var continues = sessionMayCarryMessages && String(body, "session_id") is { Length: > 0 };
+        var hasMessages = body.TryGetProperty("messages", out var messagesJson) && messagesJson.ValueKind != JsonValueKind.Null;
+        if (continues && (!hasMessages || messagesJson is { ValueKind: JsonValueKind.Array } && messagesJson.GetArrayLength() == 0))
+        {
+            hasMessages = false;
+        }
+        else if (!hasMessages || messagesJson.ValueKind != JsonValueKind.Array || messagesJson.GetArrayLength() == 0)
         {
             return (null, "messages is required and must be a non-empty array.");
         }
-        if (messagesJson.GetArrayLength() > MaxMessages)
+        if (hasMessages && messagesJson.GetArrayLength() > MaxMessages)
         {
             return (null, $"messages may hold at most {MaxMessages} entries.");
         }
 
         var messages = new List<ModelMessage>();
         var index = 0;
-        foreach (var message in messagesJson.EnumerateArray())
+        foreach (var message in hasMessages ? messagesJson.EnumerateArray().ToList() : [])
         {
-            var (parsed, error) = ParseMessage(message, index++);
+            var content = message.ValueKind == JsonValueKind.Object && message.TryGetProperty("content", out var found) ? found : (JsonElement?)null;
+            var (parsed, error) = ParseMessage(String(message, "role"), content, index++);
             if (error is not null)
             {
                 return (null, error);
@@ -105,9 +116,12 @@ internal sealed record CodeRequest(
         EnableThinking = EnableThinking && model.SupportsThinking,
     };
 
-    private static (ModelMessage? Message, string? Error) ParseMessage(JsonElement message, int index)
+    /// <summary>A stored session turn (role and raw content) as a model message; null when it no longer parses.</summary>
+    public static ModelMessage? ParseStored(string role, JsonElement content) => ParseMessage(role, content, 0).Message;
+
+    private static (ModelMessage? Message, string? Error) ParseMessage(string? roleName, JsonElement? contentJson, int index)
     {
-        var role = String(message, "role") switch
+        var role = roleName switch
         {
             "user" => MessageRole.User,
             "assistant" => MessageRole.Assistant,
@@ -117,7 +131,7 @@ internal sealed record CodeRequest(
         {
             return (null, $"messages[{index}].role must be 'user' or 'assistant'.");
         }
-        if (!message.TryGetProperty("content", out var content))
+        if (contentJson is not { } content)
         {
             return (null, $"messages[{index}].content is required.");
         }

@@ -16,6 +16,9 @@ internal static class GatewaySetup
     {
         routes.MapModels();
         routes.MapCode();
+        routes.MapOpenAiCompatible();
+        routes.MapChat();
+        routes.MapAgentCode();
         return routes;
     }
 }

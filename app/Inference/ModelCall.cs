@@ -10,7 +10,11 @@ namespace Majestix.InferenceApi.Inference;
 internal sealed record CallRefusal(int StatusCode, string Detail, ReserveResult? QuotaRefusal = null);
 
 /// <summary>A started call: the run to read, the credits held for it, and how the model was chosen.</summary>
-internal sealed record StartedCall(ModelRun Run, CreditReservation? Reservation, bool Routed, CallerContext Caller, string Endpoint, bool Streamed, UsageStopwatch Watch);
+internal sealed record StartedCall(ModelRun Run, CreditReservation? Reservation, bool Routed, CallerContext Caller, string Endpoint, bool Streamed, UsageStopwatch Watch)
+{
+    /// <summary>The agent task a call made for the executor belongs to (usage events name it).</summary>
+    public string? AgentTaskId { get; init; }
+}
 
 /// <summary>What the caller is charged once the call is over.</summary>
 internal sealed record CallCharge(ModelEntry Model, Usage Usage, long ChargedUnits)
@@ -23,7 +27,8 @@ internal sealed record CallCharge(ModelEntry Model, Usage Usage, long ChargedUni
 /// case, run with fallback, and settle at what was actually used. Every endpoint that calls a model
 /// goes through here, so no path can skip the reservation.
 /// </summary>
-internal sealed class ModelCall(ModelCatalog catalog, ModelRouter router, FallbackRunner runner, TokenCounter counter, CreditStore credits, UsageLog usage, TimeProvider time)
+internal sealed class ModelCall(ModelCatalog catalog, ModelRouter router, FallbackRunner runner, TokenCounter counter, CreditStore credits,
+    UsageReports reports, UsageLog usage, TimeProvider time)
 {
     // The provider's tokenizer may count the prompt a little higher than o200k does.
     private const double InputEstimateMargin = 1.1;
@@ -80,11 +85,15 @@ internal sealed class ModelCall(ModelCatalog catalog, ModelRouter router, Fallba
         {
             var settled = await credits.SettleAsync(call.Reservation, cost, model.Key, context.TraceIdentifier, CancellationToken.None);
             charged = settled.Status == SettleStatus.Unenforced ? cost : settled.ChargedUnits;
+            reports.Forget(call.Reservation.UserId);
         }
 
         usage.Record(context, new ModelCallUsage
         {
             Caller = call.Caller,
+            // Agent calls bill the user the executor names; every other caller bills itself.
+            BilledUserId = call.Caller.Source == CallerSource.Agent ? call.Caller.UserId : null,
+            AgentTaskId = call.Caller.Source == CallerSource.Agent ? call.AgentTaskId : null,
             Endpoint = call.Endpoint,
             Model = model.Key,
             Provider = model.ProviderName,

@@ -1,0 +1,99 @@
+using Majestix.InferenceApi.Identity;
+using Majestix.InferenceApi.Redis;
+using Microsoft.AspNetCore.Http.HttpResults;
+using StackExchange.Redis;
+
+namespace Majestix.InferenceApi.Credits;
+
+public sealed record PeriodUsage(decimal CreditsUsed, int Requests);
+
+public sealed record ModelUsage(string Model, decimal CreditsUsed, int Requests);
+
+public sealed record UsageTotals(decimal TotalCreditsUsed, int TotalRequests, IReadOnlyList<ModelUsage> BreakdownByModel);
+
+/// <summary>
+/// <c>GET /usage/me</c>. Both field sets the live clients read are present; every usage figure covers
+/// the current billing cycle. Clients show <c>plan_credits_remaining + topup_balance</c> as the balance.
+/// </summary>
+public sealed record UsageReport(
+    string Plan,
+    decimal PlanAllocation,
+    decimal PlanCreditsRemaining,
+    decimal MonthlyCreditsTotal,
+    decimal MonthlyCreditsRemaining,
+    decimal TopupBalance,
+    DateTimeOffset BillingCycleStart,
+    DateTimeOffset BillingCycleEnd,
+    PeriodUsage ThisMonth,
+    IReadOnlyDictionary<string, PeriodUsage> ByModel,
+    UsageTotals Usage);
+
+/// <summary>
+/// Builds the report from the hot balance and the ledger, and keeps it for a minute. Anything that
+/// moves the caller's balance calls <see cref="Forget"/>, so a charge shows up on the next read.
+/// </summary>
+internal sealed class UsageReports(CreditStore credits, CreditLedger ledger, IDatabase redis, RedisGuard guard)
+{
+    private static readonly TimeSpan CacheLifetime = TimeSpan.FromSeconds(60);
+
+    public static RedisKey CacheKey(string userId) => $"usage:{userId}";
+
+    public async Task<UsageReport> GetAsync(string userId, CancellationToken cancellationToken)
+    {
+        var cached = await guard.RunAsync(async () => await redis.StringGetAsync(CacheKey(userId)), RedisValue.Null);
+        if (cached.HasValue && System.Text.Json.JsonSerializer.Deserialize((string)cached!, CreditsJson.Default.UsageReport) is { } hit)
+        {
+            return hit;
+        }
+
+        var balance = await credits.GetBalanceAsync(userId, cancellationToken);
+        var charges = (await ledger.ReadAllAsync(userId, cancellationToken))
+            .Where(entry => entry.Type == LedgerEntryTypes.Charge && entry.CreatedAt >= balance.CycleStart && entry.CreatedAt < balance.CycleEnd)
+            .ToList();
+        var byModel = charges
+            .GroupBy(entry => entry.Model ?? "unknown")
+            .Select(group => new ModelUsage(group.Key, Spent(group), group.Count()))
+            .OrderByDescending(model => model.CreditsUsed)
+            .ToList();
+        var thisCycle = new PeriodUsage(Spent(charges), charges.Count);
+        var allocation = CreditUnits.ToCredits(balance.AllocationUnits);
+        var planRemaining = CreditUnits.ToCredits(balance.PlanUnits);
+        var report = new UsageReport(
+            balance.Plan, allocation, planRemaining, allocation, planRemaining, CreditUnits.ToCredits(balance.TopupUnits),
+            balance.CycleStart, balance.CycleEnd, thisCycle,
+            byModel.ToDictionary(model => model.Model, model => new PeriodUsage(model.CreditsUsed, model.Requests)),
+            new UsageTotals(thisCycle.CreditsUsed, thisCycle.Requests, byModel));
+
+        await guard.RunAsync(async () => await redis.StringSetAsync(CacheKey(userId),
+            System.Text.Json.JsonSerializer.Serialize(report, CreditsJson.Default.UsageReport), CacheLifetime), false);
+        return report;
+    }
+
+    /// <summary>Drops the cached report without waiting for Redis: the caller's request is not slowed for it.</summary>
+    public void Forget(string userId)
+    {
+        try
+        {
+            redis.KeyDelete(CacheKey(userId), CommandFlags.FireAndForget);
+        }
+        catch (Exception exception) when (RedisGuard.IsOutage(exception))
+        {
+            // With Redis away there is no cached report to drop.
+        }
+    }
+
+    private static decimal Spent(IEnumerable<LedgerEntry> charges) => CreditUnits.ToCredits(-charges.Sum(entry => entry.PlanDelta + entry.TopupDelta));
+}
+
+internal static class UsageReportApi
+{
+    public static RouteGroupBuilder MapUsageReport(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/usage")
+            .RequireCaller(CallerRequirement.KeyOrWeb)
+            .WithTags("Credits");
+        group.MapGet("/me", async (CallerContext caller, UsageReports reports, HttpContext context) =>
+            TypedResults.Ok(await reports.GetAsync(caller.UserId!, context.RequestAborted))).WithName("UsageMe");
+        return group;
+    }
+}

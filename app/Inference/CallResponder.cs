@@ -1,0 +1,239 @@
+using System.Text;
+using System.Text.Json;
+using Majestix.InferenceApi.Credits;
+using Majestix.InferenceApi.Errors;
+using Majestix.InferenceApi.Identity;
+using Majestix.InferenceApi.Inference.Providers;
+using Majestix.InferenceApi.UsageEvents;
+
+namespace Majestix.InferenceApi.Inference;
+
+/// <summary>What a completed call produced, for endpoints that keep it (chat sessions).</summary>
+internal sealed record CallReply(string Text, IReadOnlyList<ToolUse> ToolUses);
+
+/// <summary>
+/// How an endpoint words its answer: the streamed text event's type, fields added to <c>done</c> (and to
+/// the non-streaming object), and a hook that runs after a successful, settled call before <c>done</c> is sent.
+/// </summary>
+internal sealed record ResponseShape(string TextEventType, Action<Utf8JsonWriter>? WriteExtra = null, Func<CallReply, Task>? OnCompleted = null)
+{
+    public static readonly ResponseShape Code = new("text");
+}
+
+/// <summary>
+/// The answer half of a model call shared by <c>/code</c> and <c>/chat</c>: SSE with keep-alives or one JSON
+/// object, settling through <see cref="ModelCall.SettleAsync"/> on every path, and the error shapes.
+/// </summary>
+internal static class CallResponder
+{
+    /// <summary>Reads the body as JSON; null after answering 400 when it is not.</summary>
+    public static async Task<JsonElement?> ReadBodyAsync(HttpContext context)
+    {
+        try
+        {
+            return (await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted)).RootElement;
+        }
+        catch (JsonException)
+        {
+            await ErrorAsync(context, StatusCodes.Status400BadRequest, "The request body is not valid JSON.");
+            return null;
+        }
+    }
+
+    public static Task AnswerAsync(HttpContext context, StartedCall call, ModelCall calls, bool stream, ResponseShape shape) =>
+        stream ? StreamAsync(context, call, calls, shape) : RespondAsync(context, call, calls, shape);
+
+    private static async Task StreamAsync(HttpContext context, StartedCall call, ModelCall calls, ResponseShape shape)
+    {
+        var stream = new EventStream(context.Response);
+        var aborted = context.RequestAborted;
+        string? failure = null;
+        var outcome = UsageOutcome.Ok;
+        var text = shape.OnCompleted is null ? null : new StringBuilder();
+        var toolUses = new List<ToolUse>();
+        try
+        {
+            await stream.StartAsync();
+            await using var events = call.Run.Events.GetAsyncEnumerator(aborted);
+            await foreach (var modelEvent in stream.WithKeepAlive(events, aborted))
+            {
+                if (modelEvent.IsOutput)
+                {
+                    call.Watch.MarkFirstToken();
+                }
+                switch (modelEvent)
+                {
+                    case TextDelta delta:
+                        text?.Append(delta.Text);
+                        await stream.WriteAsync(w => { w.WriteString("type", shape.TextEventType); w.WriteString("content", delta.Text); }, aborted);
+                        break;
+                    case ThinkingDelta thinking:
+                        await stream.WriteAsync(w => { w.WriteString("type", "thinking"); w.WriteString("content", thinking.Text); }, aborted);
+                        break;
+                    case ThinkingDone:
+                        await stream.WriteAsync(w => w.WriteString("type", "thinking_done"), aborted);
+                        break;
+                    case ToolUse tool:
+                        toolUses.Add(tool);
+                        await stream.WriteAsync(w => WriteToolUse(w, tool), aborted);
+                        break;
+                    case StreamFailed failed:
+                        failure = failed.Failure.Message;
+                        outcome = UsageOutcome.ProviderFailed(failed.Failure);
+                        break;
+                }
+            }
+        }
+        catch (ProviderFailureException exception)
+        {
+            // Every allowed model failed before any output: nothing was produced, nothing is charged.
+            failure = exception.Message;
+            outcome = UsageOutcome.ProviderFailed(exception);
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            // The client left; the upstream call was cancelled with it. Charge what was produced.
+            outcome = UsageOutcome.Cancelled;
+        }
+
+        var charge = await calls.SettleAsync(call, context, outcome);
+        if (aborted.IsCancellationRequested)
+        {
+            return;
+        }
+        if (failure is not null)
+        {
+            await stream.WriteAsync(w => { w.WriteString("type", "error"); w.WriteString("detail", failure); w.WriteString("message", failure); }, CancellationToken.None);
+            return;
+        }
+        if (shape.OnCompleted is not null)
+        {
+            await shape.OnCompleted(new CallReply(text!.ToString(), toolUses));
+        }
+        await stream.WriteAsync(w => WriteDone(w, call, charge, shape), CancellationToken.None);
+    }
+
+    private static async Task RespondAsync(HttpContext context, StartedCall call, ModelCall calls, ResponseShape shape)
+    {
+        ModelResponse response;
+        try
+        {
+            response = await call.Run.CollectAsync(context.RequestAborted);
+        }
+        catch (ProviderFailureException exception)
+        {
+            await calls.SettleAsync(call, context, UsageOutcome.ProviderFailed(exception));
+            await ErrorAsync(context, exception.ClientStatusCode, exception.Message);
+            return;
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            await calls.SettleAsync(call, context, UsageOutcome.Cancelled);
+            return;
+        }
+        var charge = await calls.SettleAsync(call, context, response.Failure is { } failed ? UsageOutcome.ProviderFailed(failed) : UsageOutcome.Ok);
+        if (response.Failure is not null)
+        {
+            // Output had started when the provider failed: answer what arrived, flagged, and bill only that.
+            context.Response.StatusCode = StatusCodes.Status502BadGateway;
+        }
+        else if (shape.OnCompleted is not null)
+        {
+            await shape.OnCompleted(new CallReply(response.Text, response.ToolUses));
+        }
+
+        context.Response.ContentType = "application/json";
+        await using var writer = new Utf8JsonWriter(context.Response.Body);
+        writer.WriteStartObject();
+        writer.WriteStartArray("content");
+        if (response.Thinking.Length > 0)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("type", "thinking");
+            writer.WriteString("thinking", response.Thinking);
+            writer.WriteEndObject();
+        }
+        WriteReplyBlocks(writer, new CallReply(response.Text, response.ToolUses));
+        writer.WriteEndArray();
+        writer.WriteString("stop_reason", response.Failure is not null ? "error" : StopReason(response.FinishReason));
+        if (response.Failure is not null)
+        {
+            writer.WriteString("detail", response.Failure.Message);
+        }
+        WriteDone(writer, call, charge, shape, includeType: false);
+        writer.WriteEndObject();
+    }
+
+    /// <summary>The reply's text and tool_use blocks in the <c>/code</c> block shape (no enclosing array).</summary>
+    public static void WriteReplyBlocks(Utf8JsonWriter writer, CallReply reply)
+    {
+        if (reply.Text.Length > 0)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("type", "text");
+            writer.WriteString("text", reply.Text);
+            writer.WriteEndObject();
+        }
+        foreach (var tool in reply.ToolUses)
+        {
+            writer.WriteStartObject();
+            WriteToolUse(writer, tool);
+            writer.WriteEndObject();
+        }
+    }
+
+    private static void WriteToolUse(Utf8JsonWriter writer, ToolUse tool)
+    {
+        writer.WriteString("type", "tool_use");
+        writer.WriteString("id", tool.Id);
+        writer.WriteString("name", tool.Name);
+        writer.WritePropertyName("input");
+        // A cut stream can leave partial arguments; the client still gets a JSON object.
+        try
+        {
+            using var input = JsonDocument.Parse(tool.InputJson.Length == 0 ? "{}" : tool.InputJson);
+            input.RootElement.WriteTo(writer);
+        }
+        catch (JsonException)
+        {
+            writer.WriteStartObject();
+            writer.WriteEndObject();
+        }
+    }
+
+    private static void WriteDone(Utf8JsonWriter writer, StartedCall call, CallCharge charge, ResponseShape shape, bool includeType = true)
+    {
+        if (includeType)
+        {
+            writer.WriteString("type", "done");
+        }
+        writer.WriteString("model", charge.Model.Key);
+        writer.WriteString("model_display_name", charge.Model.DisplayName);
+        writer.WriteBoolean("routed", call.Routed);
+        shape.WriteExtra?.Invoke(writer);
+        writer.WriteNumber("credits_used", charge.Credits);
+        writer.WriteStartObject("usage");
+        writer.WriteNumber("input_tokens", charge.Usage.InputTokens);
+        writer.WriteNumber("output_tokens", charge.Usage.OutputTokens);
+        writer.WriteEndObject();
+    }
+
+    private static string StopReason(FinishReason? reason) => reason switch
+    {
+        FinishReason.MaxTokens => "max_tokens",
+        FinishReason.ToolUse => "tool_use",
+        FinishReason.ContentFilter => "content_filter",
+        _ => "end_turn",
+    };
+
+    public static Task RefuseAsync(HttpContext context, CallerContext caller, CallRefusal refusal) =>
+        refusal.QuotaRefusal is { } quota
+            ? CreditsApi.QuotaExceeded(quota, caller.Plan).ExecuteAsync(context)
+            : ErrorAsync(context, refusal.StatusCode, refusal.Detail);
+
+    public static Task ErrorAsync(HttpContext context, int status, string detail)
+    {
+        context.Response.StatusCode = status;
+        return ErrorHandling.WriteDetail(context, detail);
+    }
+}
