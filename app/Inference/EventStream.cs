@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using Microsoft.Extensions.Options;
 
 namespace Majestix.InferenceApi.Inference;
 
@@ -9,7 +10,8 @@ namespace Majestix.InferenceApi.Inference;
 /// </summary>
 internal sealed class EventStream(HttpResponse response)
 {
-    public static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(15);
+    private readonly TimeSpan _keepAliveInterval = TimeSpan.FromSeconds(
+        response.HttpContext.RequestServices.GetRequiredService<IOptions<StreamingOptions>>().Value.KeepAliveSeconds);
     private static readonly byte[] KeepAliveFrame = ": keep-alive\n\n"u8.ToArray();
     private readonly ArrayBufferWriter<byte> _buffer = new(1024);
 
@@ -45,7 +47,7 @@ internal sealed class EventStream(HttpResponse response)
 
     /// <summary>
     /// Reads <paramref name="source"/> one item at a time, sending a keep-alive each time the next item
-    /// takes longer than <see cref="KeepAliveInterval"/>. Never has two reads of the source in flight.
+    /// takes longer than the keep-alive interval. Never has two reads of the source in flight.
     /// </summary>
     public async IAsyncEnumerable<T> WithKeepAlive<T>(IAsyncEnumerator<T> source, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -62,7 +64,7 @@ internal sealed class EventStream(HttpResponse response)
                 // Only a read that is actually waiting gets a timer; buffered events pass straight through.
                 using var quiet = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 var pending = next.AsTask();
-                while (await Task.WhenAny(pending, Task.Delay(KeepAliveInterval, quiet.Token)) != pending)
+                while (await Task.WhenAny(pending, Task.Delay(_keepAliveInterval, quiet.Token)) != pending)
                 {
                     await KeepAliveAsync(cancellationToken);
                 }

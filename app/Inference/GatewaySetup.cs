@@ -1,4 +1,5 @@
 using Majestix.InferenceApi.Inference.Providers;
+using Microsoft.Extensions.Options;
 
 namespace Majestix.InferenceApi.Inference;
 
@@ -9,6 +10,8 @@ internal static class GatewaySetup
     {
         builder.AddModelProviders();
         builder.Services.AddSingleton<ModelCall>();
+        builder.Services.AddSingleton<IValidateOptions<StreamingOptions>, StreamingOptionsValidator>();
+        builder.Services.AddOptions<StreamingOptions>().BindConfiguration(StreamingOptions.SectionName).ValidateOnStart();
         return builder;
     }
 

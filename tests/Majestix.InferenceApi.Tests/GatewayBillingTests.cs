@@ -92,4 +92,19 @@ public sealed class GatewayBillingTests(PlatformFixture platform)
         charged.ShouldBeGreaterThan(0m);
         charged.ShouldBeLessThan(fullAnswer / 2);
     }
+
+    [Fact]
+    public async Task QuietUpstreamGetsKeepAliveCommentsBeforeTheFirstToken()
+    {
+        await using var app = new InferenceApiApplication(platform, settings: new Dictionary<string, string?> { ["Streaming:KeepAliveSeconds"] = "1" });
+        await app.SeedUserAsync("patient", "pro");
+        using var web = app.WebClient("patient");
+
+        using var response = await web.PostAsJsonAsync(Code, new { model = "gpt-5-mini", messages = new[] { new { role = "user", content = "think hard [[mock ttft_ms=2600]]" } } });
+        var lines = (await response.Content.ReadAsStringAsync()).Split('\n');
+
+        var firstData = Array.FindIndex(lines, l => l.StartsWith("data: ", StringComparison.Ordinal));
+        lines.Take(firstData).Count(l => l == ": keep-alive").ShouldBeGreaterThanOrEqualTo(2);
+        lines.Last(l => l.StartsWith("data: ", StringComparison.Ordinal)).ShouldContain("\"type\":\"done\"");
+    }
 }

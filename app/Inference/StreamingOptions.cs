@@ -1,0 +1,19 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace Majestix.InferenceApi.Inference;
+
+public sealed class StreamingOptions
+{
+    public const string SectionName = "Streaming";
+
+    /// <summary>
+    /// Longest silence on an open stream before a comment line is sent. Clients abort after 60 s without
+    /// data, and long model calls (thinking, slow first tokens) can be quiet for longer than that.
+    /// </summary>
+    [Range(1, 50)]
+    public int KeepAliveSeconds { get; set; } = 15;
+}
+
+[OptionsValidator]
+public sealed partial class StreamingOptionsValidator : IValidateOptions<StreamingOptions>;
