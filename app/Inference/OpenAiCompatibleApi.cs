@@ -162,10 +162,17 @@ internal static class OpenAiCompatibleApi
             failure = exception;
             outcome = UsageOutcome.ProviderFailed(exception);
         }
-        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        catch (Exception exception) when (aborted.IsCancellationRequested || exception is IOException)
         {
-            // The client left; the upstream call was cancelled with it. Charge what was produced.
+            // The client left (a cancelled read, or a write to a closed connection); the upstream call is
+            // cancelled with it. Charge what was produced.
             outcome = UsageOutcome.Cancelled;
+        }
+        catch (Exception)
+        {
+            // Whatever went wrong, tokens that were produced are billed and the hold does not linger.
+            await calls.SettleAsync(call, context, UsageOutcome.Error("gateway_error"));
+            throw;
         }
 
         var charge = await calls.SettleAsync(call, context, outcome);
