@@ -47,64 +47,31 @@ internal static class CallResponder
     {
         var stream = new EventStream(context.Response);
         var aborted = context.RequestAborted;
-        string? failure = null;
-        var outcome = UsageOutcome.Ok;
         var text = shape.OnCompleted is null ? null : new StringBuilder();
         var toolUses = new List<ToolUse>();
-        try
+        var (charge, providerFailure, clientGone) = await StreamPump.RunAsync(context, call, calls, stream, () => Task.CompletedTask, modelEvent => modelEvent switch
         {
-            await stream.StartAsync();
-            await using var events = call.Run.Events.GetAsyncEnumerator(aborted);
-            await foreach (var modelEvent in stream.WithKeepAlive(events, aborted))
-            {
-                if (modelEvent.IsOutput)
-                {
-                    call.Watch.MarkFirstToken();
-                }
-                switch (modelEvent)
-                {
-                    case TextDelta delta:
-                        text?.Append(delta.Text);
-                        await stream.WriteAsync(w => { w.WriteString("type", shape.TextEventType); w.WriteString("content", delta.Text); }, aborted);
-                        break;
-                    case ThinkingDelta thinking:
-                        await stream.WriteAsync(w => { w.WriteString("type", "thinking"); w.WriteString("content", thinking.Text); }, aborted);
-                        break;
-                    case ThinkingDone:
-                        await stream.WriteAsync(w => w.WriteString("type", "thinking_done"), aborted);
-                        break;
-                    case ToolUse tool:
-                        toolUses.Add(tool);
-                        await stream.WriteAsync(w => WriteToolUse(w, tool), aborted);
-                        break;
-                    case StreamFailed failed:
-                        failure = failed.Failure.Message;
-                        outcome = UsageOutcome.ProviderFailed(failed.Failure);
-                        break;
-                }
-            }
-        }
-        catch (ProviderFailureException exception)
+            TextDelta delta => WriteText(delta),
+            ThinkingDelta thinking => stream.WriteAsync(w => { w.WriteString("type", "thinking"); w.WriteString("content", thinking.Text); }, aborted),
+            ThinkingDone => stream.WriteAsync(w => w.WriteString("type", "thinking_done"), aborted),
+            ToolUse tool => WriteTool(tool),
+            _ => Task.CompletedTask,
+        });
+        var failure = providerFailure?.Message;
+
+        Task WriteText(TextDelta delta)
         {
-            // Every allowed model failed before any output: nothing was produced, nothing is charged.
-            failure = exception.Message;
-            outcome = UsageOutcome.ProviderFailed(exception);
-        }
-        catch (Exception exception) when (aborted.IsCancellationRequested || exception is IOException)
-        {
-            // The client left (a cancelled read, or a write to a closed connection); the upstream call is
-            // cancelled with it. Charge what was produced.
-            outcome = UsageOutcome.Cancelled;
-        }
-        catch (Exception)
-        {
-            // Whatever went wrong, tokens that were produced are billed and the hold does not linger.
-            await calls.SettleAsync(call, context, UsageOutcome.Error("gateway_error"));
-            throw;
+            text?.Append(delta.Text);
+            return stream.WriteAsync(w => { w.WriteString("type", shape.TextEventType); w.WriteString("content", delta.Text); }, aborted);
         }
 
-        var charge = await calls.SettleAsync(call, context, outcome);
-        if (aborted.IsCancellationRequested)
+        Task WriteTool(ToolUse tool)
+        {
+            toolUses.Add(tool);
+            return stream.WriteAsync(w => WriteToolUse(w, tool), aborted);
+        }
+
+        if (clientGone)
         {
             return;
         }

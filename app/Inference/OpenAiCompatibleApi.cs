@@ -112,31 +112,21 @@ internal static class OpenAiCompatibleApi
     {
         var stream = new EventStream(context.Response);
         var aborted = context.RequestAborted;
-        ProviderFailureException? failure = null;
-        var outcome = UsageOutcome.Ok;
         FinishReason? finishReason = null;
         var toolIndex = 0;
-        try
-        {
-            await stream.StartAsync();
-            await stream.WriteAsync(w => WriteChunk(w, completion, call, d => { d.WriteString("role", "assistant"); d.WriteString("content", ""); }, null), aborted);
-            await using var events = call.Run.Events.GetAsyncEnumerator(aborted);
-            await foreach (var modelEvent in stream.WithKeepAlive(events, aborted))
+        // Thinking is not requested (see ChatCompletionRequest.ToModelRequest); usage is read from the run at settlement.
+        var (charge, failure, clientGone) = await StreamPump.RunAsync(context, call, calls, stream,
+            () => stream.WriteAsync(w => WriteChunk(w, completion, call, d => { d.WriteString("role", "assistant"); d.WriteString("content", ""); }, null), aborted),
+            modelEvent =>
             {
-                if (modelEvent.IsOutput)
-                {
-                    call.Watch.MarkFirstToken();
-                }
-                // Thinking is not requested (see ChatCompletionRequest.ToModelRequest); usage is read from the run at settlement.
                 switch (modelEvent)
                 {
                     case TextDelta text:
-                        await stream.WriteAsync(w => WriteChunk(w, completion, call, d => d.WriteString("content", text.Text), null), aborted);
-                        break;
+                        return stream.WriteAsync(w => WriteChunk(w, completion, call, d => d.WriteString("content", text.Text), null), aborted);
                     case ToolUse tool:
                         // Providers hand over a tool call whole: one delta carries its id, name and all its arguments.
                         var index = toolIndex++;
-                        await stream.WriteAsync(w => WriteChunk(w, completion, call, d =>
+                        return stream.WriteAsync(w => WriteChunk(w, completion, call, d =>
                         {
                             d.WriteStartArray("tool_calls");
                             d.WriteStartObject();
@@ -145,38 +135,15 @@ internal static class OpenAiCompatibleApi
                             d.WriteEndObject();
                             d.WriteEndArray();
                         }, null), aborted);
-                        break;
                     case Completed completed:
                         finishReason = completed.FinishReason;
-                        break;
-                    case StreamFailed failed:
-                        failure = failed.Failure;
-                        outcome = UsageOutcome.ProviderFailed(failed.Failure);
-                        break;
+                        return Task.CompletedTask;
+                    default:
+                        return Task.CompletedTask;
                 }
-            }
-        }
-        catch (ProviderFailureException exception)
-        {
-            // Every allowed model failed before any output: nothing was produced, nothing is charged.
-            failure = exception;
-            outcome = UsageOutcome.ProviderFailed(exception);
-        }
-        catch (Exception exception) when (aborted.IsCancellationRequested || exception is IOException)
-        {
-            // The client left (a cancelled read, or a write to a closed connection); the upstream call is
-            // cancelled with it. Charge what was produced.
-            outcome = UsageOutcome.Cancelled;
-        }
-        catch (Exception)
-        {
-            // Whatever went wrong, tokens that were produced are billed and the hold does not linger.
-            await calls.SettleAsync(call, context, UsageOutcome.Error("gateway_error"));
-            throw;
-        }
+            });
 
-        var charge = await calls.SettleAsync(call, context, outcome);
-        if (aborted.IsCancellationRequested)
+        if (clientGone)
         {
             return;
         }
