@@ -48,6 +48,10 @@ dev-up: deps ## The same in the background; returns once every service is health
 dev-down: ## Stop what dev-up started
 	scripts/dev.sh down
 
+.PHONY: bench
+bench: ## Gateway cost per request beside Portkey's; writes bench/results/latest.md (about 8 minutes)
+	scripts/bench.sh
+
 .PHONY: plan
 plan: ## Render the Pulumi stack under mocks into infra/plan/prod.txt
 	npm --prefix infra ci --no-audit --no-fund >/dev/null

@@ -11,8 +11,9 @@ namespace Majestix.InferenceApi.Identity;
 /// <summary>
 /// Resolves the caller once for every endpoint that declares a <see cref="CallerRequirement"/>, in
 /// this order: blocked address → per-IP limit → credentials → source allowed here → per-user limit.
-/// On an API-key cache hit that is two Redis round trips; a web caller adds none for its token (keys
-/// are cached in memory) and one for its plan only on a cache miss.
+/// An API key found in the cache costs one Redis round trip: the gate script applies its owner's
+/// window too. A web caller costs two (gate, then window), plus one for its plan on a cache miss;
+/// its token costs none (key sets are cached in memory).
 /// </summary>
 internal sealed class CallerGate(
     RequestDelegate next,
@@ -96,7 +97,8 @@ internal sealed class CallerGate(
             return await PassGateAsync(context, ip, null, null) is null ? null : await RejectAsync(context, ip, "malformed_key", "Invalid API key.");
         }
         var keyHash = ApiKeyStore.Hash(rawKey);
-        var passed = await PassGateAsync(context, ip, ApiKeyRedisKeys.Verified(keyHash), ApiKeyRedisKeys.UsedThisHour(keyHash));
+        var passed = await PassGateAsync(context, ip, ApiKeyRedisKeys.Verified(keyHash), ApiKeyRedisKeys.UsedThisHour(keyHash),
+            admitKeyOwner: requirement.AllowsApiKey);
         if (passed is not { } gateResult)
         {
             return null;
@@ -118,7 +120,8 @@ internal sealed class CallerGate(
             keys.TouchInBackground(key);
         }
         var caller = new CallerContext(CallerSource.ApiKey, key.UserId, key.Plan, KeyId: key.KeyId);
-        return await AdmitUserAsync(context, caller, ip) ? caller : null;
+        // A cached key's owner went through the per-user window inside the gate script already.
+        return await AdmitUserAsync(context, caller, ip, gateResult.User) ? caller : null;
     }
 
     private async Task<CallerContext?> AuthenticateWebAsync(HttpContext context, CallerRequirement requirement, string ip, string idToken)
@@ -155,9 +158,9 @@ internal sealed class CallerGate(
     }
 
     /// <summary>Null when the request was answered (blocked or over the address limit).</summary>
-    private async Task<GateResult?> PassGateAsync(HttpContext context, string ip, RedisKey? lookup, RedisKey? marker)
+    private async Task<GateResult?> PassGateAsync(HttpContext context, string ip, RedisKey? lookup, RedisKey? marker, bool admitKeyOwner = false)
     {
-        var result = await guard.RunAsync(async () => await gate.PassAsync(ip, limitIp: true, lookup, marker),
+        var result = await guard.RunAsync(async () => await gate.PassAsync(ip, limitIp: true, lookup, marker, admitKeyOwner),
             new GateResult(GateVerdict.Pass, TimeSpan.Zero, RedisValue.Null, FirstUseThisHour: false));
         switch (result.Verdict)
         {
@@ -174,10 +177,10 @@ internal sealed class CallerGate(
         }
     }
 
-    private async Task<bool> AdmitUserAsync(HttpContext context, CallerContext caller, string ip)
+    private async Task<bool> AdmitUserAsync(HttpContext context, CallerContext caller, string ip, LimitResult? appliedByGate = null)
     {
         var perMinute = limits.Value.PerMinute(caller.Plan);
-        var result = await guard.RunAsync(async () => (LimitResult?)await gate.AdmitUserAsync(caller.UserId!, perMinute), null);
+        var result = appliedByGate ?? await guard.RunAsync(async () => (LimitResult?)await gate.AdmitUserAsync(caller.UserId!, perMinute), null);
         if (result is not { } limit)
         {
             return true;
@@ -191,7 +194,7 @@ internal sealed class CallerGate(
             return true;
         }
         audit.Record(AuditEventTypes.RateLimited, context, userId: caller.UserId, ip: ip, keyId: caller.KeyId, reason: "limit_per_user");
-        await TooManyAsync(context, ErrorCodes.RateLimited, $"Rate limit of {perMinute} requests per minute exceeded for the {caller.Plan.WireName()} plan.", limit.Reset, caller.Plan.WireName());
+        await TooManyAsync(context, ErrorCodes.RateLimited, $"Rate limit of {limit.Limit} requests per minute exceeded for the {caller.Plan.WireName()} plan.", limit.Reset, caller.Plan.WireName());
         return false;
     }
 

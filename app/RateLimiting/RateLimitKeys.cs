@@ -5,7 +5,10 @@ namespace Majestix.InferenceApi.RateLimiting;
 /// <summary>Every Redis key the rate limits use (the configured key prefix is added by the database).</summary>
 internal static class RateLimitKeys
 {
-    public static RedisKey User(string userId) => $"rl:user:{userId}";
+    public static RedisKey User(string userId) => UserPrefix.Append(userId);
+
+    /// <summary>The gate script appends the user id itself (see <c>RedisGate.GateScript</c>).</summary>
+    public static RedisKey UserPrefix => "rl:user:";
 
     public static RedisKey Ip(string ip) => $"rl:ip:{ip}";
 

@@ -8,13 +8,13 @@ public sealed class RateLimitOptions
 {
     public const string SectionName = "RateLimits";
 
-    [Range(1, 100_000)]
+    [Range(1, 1_000_000)]
     public int FreePerMinute { get; set; } = 10;
 
-    [Range(1, 100_000)]
+    [Range(1, 1_000_000)]
     public int GuruPerMinute { get; set; } = 30;
 
-    [Range(1, 100_000)]
+    [Range(1, 1_000_000)]
     public int ProPerMinute { get; set; } = 100;
 
     /// <summary>Requests per minute from one client address, authenticated or not (0 disables).</summary>

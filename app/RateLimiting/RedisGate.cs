@@ -11,8 +11,11 @@ public enum GateVerdict
     IpLimited,
 }
 
-/// <summary>Outcome of the per-request gate: verdict, the looked-up cache entry, and when to retry.</summary>
-internal readonly record struct GateResult(GateVerdict Verdict, TimeSpan RetryAfter, RedisValue CachedEntry, bool FirstUseThisHour);
+/// <summary>
+/// Outcome of the per-request gate: verdict, the looked-up cache entry, when to retry, and — when the
+/// entry was a live API key — the key owner's per-user window, already applied.
+/// </summary>
+internal readonly record struct GateResult(GateVerdict Verdict, TimeSpan RetryAfter, RedisValue CachedEntry, bool FirstUseThisHour, LimitResult? User = null);
 
 internal readonly record struct LimitResult(bool Allowed, int Limit, int Remaining, TimeSpan Reset);
 
@@ -40,24 +43,40 @@ internal sealed class RedisGate(IDatabase redis, IOptions<RateLimitOptions> opti
         end
         """;
 
-    // KEYS: block, ip window, [lookup], [first-use marker]. ARGV: now ms, ip limit, window ms, member, marker seconds.
-    // Returns {0 pass | 1 blocked | 2 ip limited, retry ms, cached entry or false, first use 0/1}.
+    // KEYS: block, ip window, [lookup], [first-use marker], [user window prefix].
+    // ARGV: now ms, ip limit, window ms, member, marker seconds, free / guru / pro per minute.
+    // Returns {0 pass | 1 blocked | 2 ip limited, retry ms, cached entry or false, first use 0/1,
+    //          user window: -1 not applied | 0 refused | 1 admitted, count, reset ms, limit}.
+    // With a user window prefix and a live API-key entry (v1|uid|key id|plan|expiry s), the owner's
+    // per-user window is applied here too, so a cached key costs one round trip. The window's name is
+    // built from the entry, so it is not declared in KEYS: fine on a single-shard Redis (Memorystore
+    // Basic/Standard), not on Redis Cluster.
     private const string GateScript = SlidingWindow + """
 
         local blocked = redis.call('PTTL', KEYS[1])
-        if blocked > 0 then return {1, blocked, false, 0} end
+        if blocked > 0 then return {1, blocked, false, 0, -1, 0, 0, 0} end
+        local now = tonumber(ARGV[1])
         local limit = tonumber(ARGV[2])
         if limit > 0 then
-          local ok, _, retry = admit(KEYS[2], tonumber(ARGV[1]), limit, tonumber(ARGV[3]), ARGV[4])
-          if not ok then return {2, retry, false, 0} end
+          local ok, _, retry = admit(KEYS[2], now, limit, tonumber(ARGV[3]), ARGV[4])
+          if not ok then return {2, retry, false, 0, -1, 0, 0, 0} end
         end
-        if #KEYS < 3 then return {0, 0, false, 0} end
+        if #KEYS < 3 then return {0, 0, false, 0, -1, 0, 0, 0} end
         local entry = redis.call('GET', KEYS[3])
         local first = 0
         if #KEYS >= 4 and entry and entry ~= 'revoked' then
           if redis.call('SET', KEYS[4], '1', 'NX', 'EX', tonumber(ARGV[5])) then first = 1 end
         end
-        return {0, 0, entry, first}
+        if #KEYS >= 5 and entry then
+          local uid, plan, expires = string.match(entry, '^v1|([^|]+)|[^|]+|(%a+)|(%d+)$')
+          if uid and tonumber(expires) * 1000 > now then
+            plan = string.lower(plan)
+            local per_minute = tonumber(plan == 'pro' and ARGV[8] or plan == 'guru' and ARGV[7] or ARGV[6])
+            local ok, count, reset = admit(KEYS[5] .. uid, now, per_minute, tonumber(ARGV[3]), ARGV[4])
+            return {0, 0, entry, first, ok and 1 or 0, count, reset, per_minute}
+          end
+        end
+        return {0, 0, entry, first, -1, 0, 0, 0}
         """;
 
     // KEYS: user window. ARGV: now ms, limit, window ms, member. Returns {allowed 0/1, count, reset ms}.
@@ -83,28 +102,40 @@ internal sealed class RedisGate(IDatabase redis, IOptions<RateLimitOptions> opti
 
     private RateLimitOptions Limits => options.Value;
 
-    /// <summary>Blocked address? Over the per-IP limit? Then the lookup entry and first-use marker, in one trip.</summary>
-    public async Task<GateResult> PassAsync(string ip, bool limitIp, RedisKey? lookup, RedisKey? firstUseMarker)
+    /// <summary>
+    /// Blocked address? Over the per-IP limit? Then the lookup entry and first-use marker, and with
+    /// <paramref name="admitKeyOwner"/> the per-user window of the cached key's owner, in one trip.
+    /// </summary>
+    public async Task<GateResult> PassAsync(string ip, bool limitIp, RedisKey? lookup, RedisKey? firstUseMarker, bool admitKeyOwner = false)
     {
         RedisKey[] keys = (lookup, firstUseMarker) switch
         {
+            ({ } l, { } m) when admitKeyOwner => [RateLimitKeys.Blocked(ip), RateLimitKeys.Ip(ip), l, m, RateLimitKeys.UserPrefix],
             ({ } l, { } m) => [RateLimitKeys.Blocked(ip), RateLimitKeys.Ip(ip), l, m],
             ({ } l, null) => [RateLimitKeys.Blocked(ip), RateLimitKeys.Ip(ip), l],
             _ => [RateLimitKeys.Blocked(ip), RateLimitKeys.Ip(ip)],
         };
         var result = (RedisResult[])(await redis.ScriptEvaluateAsync(GateScript, keys,
-            [Now(), limitIp ? Limits.PerIpPerMinute : 0, (long)Minute.TotalMilliseconds, Member(), 3600]))!;
+            [Now(), limitIp ? Limits.PerIpPerMinute : 0, (long)Minute.TotalMilliseconds, Member(), 3600,
+             Limits.FreePerMinute, Limits.GuruPerMinute, Limits.ProPerMinute]))!;
         var verdict = (GateVerdict)(int)result[0];
-        return new GateResult(verdict, TimeSpan.FromMilliseconds((long)result[1]), (RedisValue)result[2], (int)result[3] == 1);
+        var user = (int)result[4] switch
+        {
+            -1 => (LimitResult?)null,
+            var admitted => UserLimit(admitted == 1, (int)result[7], (int)result[5], (long)result[6]),
+        };
+        return new GateResult(verdict, TimeSpan.FromMilliseconds((long)result[1]), (RedisValue)result[2], (int)result[3] == 1, user);
     }
 
     public async Task<LimitResult> AdmitUserAsync(string userId, int perMinute)
     {
         var result = (RedisResult[])(await redis.ScriptEvaluateAsync(UserScript, [RateLimitKeys.User(userId)],
             [Now(), perMinute, (long)Minute.TotalMilliseconds, Member()]))!;
-        var count = (int)result[1];
-        return new LimitResult((int)result[0] == 1, perMinute, Math.Max(0, perMinute - count), TimeSpan.FromMilliseconds((long)result[2]));
+        return UserLimit((int)result[0] == 1, perMinute, (int)result[1], (long)result[2]);
     }
+
+    private static LimitResult UserLimit(bool allowed, int perMinute, int count, long resetMilliseconds) =>
+        new(allowed, perMinute, Math.Max(0, perMinute - count), TimeSpan.FromMilliseconds(resetMilliseconds));
 
     /// <summary>Counts a failed authentication; true when it is the one that blocks the address.</summary>
     public async Task<bool> RecordAuthFailureAsync(string ip)

@@ -26,6 +26,32 @@ public sealed class RateLimitTests(PlatformFixture platform)
     }
 
     [Fact]
+    public async Task CachedApiKeyCostsOneRedisRoundTripForAuthAndBothLimits()
+    {
+        await using var app = new InferenceApiApplication(platform);
+        await app.SeedUserAsync("olga", "pro");
+        var (_, apiKey) = await app.SeedKeyAsync("olga");
+        using var client = app.KeyClient(apiKey);
+        (await client.GetAsync(Me)).EnsureSuccessStatusCode();
+
+        // MONITOR shows what crossed the network; only this test's key prefix counts on the shared server.
+        IReadOnlyDictionary<string, int> sent;
+        await using (var monitor = await Majestix.Testing.RedisMonitor.StartAsync(platform.Redis.Port, app.Isolation.KeyPrefix))
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                var response = await client.GetAsync(Me);
+                response.EnsureSuccessStatusCode();
+                response.Headers.GetValues("RateLimit-Remaining").Single().ShouldBe((100 - 2 - i).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+            await Task.Delay(200);
+            sent = monitor.Snapshot();
+        }
+
+        sent.ShouldBe(new Dictionary<string, int> { ["evalsha"] = 20 });
+    }
+
+    [Fact]
     public async Task TwoHostsSharingRedisEnforceOneCombinedLimit()
     {
         var isolation = Isolation.New();

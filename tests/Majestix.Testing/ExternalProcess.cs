@@ -32,7 +32,11 @@ public sealed class ExternalProcess : IDisposable
     public string RecentOutput => string.Join(Environment.NewLine, _output);
 
     /// <summary>Starts <paramref name="fileName"/> with <paramref name="arguments"/>, capturing its output.</summary>
-    public static ExternalProcess Start(string fileName, IEnumerable<string> arguments, string displayName)
+    public static ExternalProcess Start(string fileName, IEnumerable<string> arguments, string displayName) =>
+        Start(fileName, arguments, displayName, environment: null);
+
+    /// <summary>As <see cref="Start(string, IEnumerable{string}, string)"/>, with variables added to the inherited environment.</summary>
+    public static ExternalProcess Start(string fileName, IEnumerable<string> arguments, string displayName, IReadOnlyDictionary<string, string>? environment)
     {
         var startInfo = new ProcessStartInfo(fileName)
         {
@@ -44,6 +48,10 @@ public sealed class ExternalProcess : IDisposable
         foreach (var argument in arguments)
         {
             startInfo.ArgumentList.Add(argument);
+        }
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            startInfo.Environment[name] = value;
         }
 
         var process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };

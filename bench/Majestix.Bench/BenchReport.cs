@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
+namespace Majestix.Bench;
+
+/// <summary>The tables, the ratios against Portkey, the issue's targets, and what the numbers are not.</summary>
+internal sealed class BenchReport(
+    BenchSettings settings,
+    BenchStack stack,
+    LoadRunSet runs,
+    IReadOnlyList<RoundTripSample> roundTrips,
+    Dictionary<Target, List<StreamTiming>> firstBytes,
+    BillingCheck billing,
+    double PeakRssMegabytes,
+    double PortkeyPeakRssMegabytes)
+{
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    public async Task WriteAsync()
+    {
+        var markdown = Render();
+        Console.WriteLine(markdown);
+        Directory.CreateDirectory(Path.GetDirectoryName(settings.OutputMarkdown)!);
+        await File.WriteAllTextAsync(settings.OutputMarkdown, markdown);
+        await File.WriteAllTextAsync(ChartPath, LatencyChart.Render(runs, stack.Targets, settings.Concurrency, $"Latency through each target ({settings.Label})"));
+        BenchStack.Log($"wrote {settings.OutputMarkdown} and {ChartPath}");
+    }
+
+    private string ChartPath => Path.ChangeExtension(settings.OutputMarkdown, ".svg");
+
+    private string Render()
+    {
+        var md = new StringBuilder();
+        var lowest = settings.Concurrency.Min();
+        var highest = settings.Concurrency.Max();
+        md.AppendLine(Invariant, $"# Gateway benchmark: {settings.Label}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC").AppendLine();
+        md.AppendLine("`make bench` drives byte-identical OpenAI chat completions through three targets that all end at the same zero-latency mock upstream:").AppendLine();
+        foreach (var target in stack.Targets)
+        {
+            md.AppendLine(Invariant, $"- **{target.Name}**: {target.Description}");
+        }
+        md.AppendLine().AppendLine("## Ours against Portkey").AppendLine();
+        md.AppendLine("| | majestix | portkey | ours / portkey |").AppendLine("|---|---:|---:|---:|");
+        Ratio(md, $"added p50, non-streaming, c={lowest} (ms)", Added(runs.Find("majestix", false, lowest), p => p.P50), Added(runs.Find("portkey", false, lowest), p => p.P50));
+        Ratio(md, $"added p99, non-streaming, c={lowest} (ms)", Added(runs.Find("majestix", false, lowest), p => p.P99), Added(runs.Find("portkey", false, lowest), p => p.P99));
+        Ratio(md, $"throughput, non-streaming, c={highest} (req/s)", runs.Find("majestix", false, highest).Result.RequestsPerSecond, runs.Find("portkey", false, highest).Result.RequestsPerSecond);
+        Ratio(md, $"throughput, streaming, c={highest} (req/s)", runs.Find("majestix", true, highest).Result.RequestsPerSecond, runs.Find("portkey", true, highest).Result.RequestsPerSecond);
+        Ratio(md, "added time to first stream byte, p50 (ms)", AddedFirstByte(stack.Majestix, 50), AddedFirstByte(stack.Portkey, 50));
+        Ratio(md, "peak RSS (MiB)", PeakRssMegabytes, PortkeyPeakRssMegabytes);
+        md.AppendLine();
+
+        md.AppendLine("## The issue's targets (billing on)").AppendLine();
+        md.AppendLine("| target | measured | met |").AppendLine("|---|---:|:---:|");
+        var json = runs.Find("majestix", false, lowest);
+        Goal(md, $"added p50 at c={lowest} ≤ 0.5 ms", Added(json, p => p.P50), v => v <= 0.5, "ms");
+        Goal(md, $"added p99 at c={lowest} ≤ 2 ms", Added(json, p => p.P99), v => v <= 2, "ms");
+        var throughputRatio = runs.Find("majestix", false, highest).Result.RequestsPerSecond / runs.Find("portkey", false, highest).Result.RequestsPerSecond;
+        Goal(md, $"throughput at c={highest} ≥ 10× Portkey", throughputRatio, v => v >= 10, "×");
+        Goal(md, "added first stream byte ≤ 1 ms (p50)", AddedFirstByte(stack.Majestix, 50), v => v <= 1, "ms");
+        Goal(md, "Redis round trips per non-streaming request ≤ 3", roundTrips.Single(r => !r.Stream).PerRequest, v => v <= 3, "");
+        md.AppendLine();
+
+        foreach (var stream in new[] { false, true })
+        {
+            md.AppendLine(stream ? "## Streaming (latency = whole stream)" : "## Non-streaming").AppendLine();
+            md.AppendLine("| c | target | req/s | p50 ms | p90 ms | p99 ms | added p50 | added p99 | gateway CPU ms/req | errors |");
+            md.AppendLine("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+            foreach (var level in settings.Concurrency)
+            {
+                foreach (var target in stack.Targets)
+                {
+                    var run = runs.Find(target.Name, stream, level);
+                    var r = run.Result;
+                    var direct = target == stack.Direct;
+                    md.AppendLine(Invariant,
+                        $"| {level} | {target.Name} | {r.RequestsPerSecond:F0} | {Ms(r.P50)} | {Ms(r.P90)} | {Ms(r.P99)} | {(direct ? "" : Added(run, p => p.P50).ToString("F2", Invariant))} | {(direct ? "" : Added(run, p => p.P99).ToString("F2", Invariant))} | {(run.CpuMillisecondsPerRequest is { } cpu ? cpu.ToString("F3", Invariant) : "")} | {r.Errors} |");
+                }
+            }
+            md.AppendLine();
+        }
+
+        md.AppendLine(Invariant, $"## Time to the first `data:` line of a stream (c=1, {settings.FirstByteSamples} per target, alternated)").AppendLine();
+        md.AppendLine("| target | p50 ms | p90 ms | p99 ms | added p50 | added p99 | whole stream p50 ms |").AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+        foreach (var target in stack.Targets)
+        {
+            var direct = target == stack.Direct;
+            md.AppendLine(Invariant,
+                $"| {target.Name} | {FirstByte(target, 50):F2} | {FirstByte(target, 90):F2} | {FirstByte(target, 99):F2} | {(direct ? "" : AddedFirstByte(target, 50).ToString("F2", Invariant))} | {(direct ? "" : AddedFirstByte(target, 99).ToString("F2", Invariant))} | {Percentile(firstBytes[target].Select(t => t.CompleteMilliseconds), 50):F2} |");
+        }
+        md.AppendLine();
+
+        md.AppendLine("## Redis per request (majestix)").AppendLine();
+        md.AppendLine("**Round trips**: commands inference-api sent, counted with `MONITOR` over sequential requests outside the timed runs (a script's inner commands are not sent, so they are not counted; the reaper's periodic commands in that window are). Awaited and fire-and-forget commands both count.").AppendLine();
+        md.AppendLine("| requests | sent per request | by command |").AppendLine("|---|---:|---|");
+        foreach (var sample in roundTrips)
+        {
+            var byCommand = string.Join(", ", sample.Commands.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value / (double)sample.Requests:F2}"));
+            md.AppendLine(Invariant, $"| {sample.Requests} {(sample.Stream ? "streaming" : "non-streaming")} | {sample.PerRequest:F2} | {byCommand} |");
+        }
+        md.AppendLine().AppendLine("**Work inside Redis**: every command executed during each timed run, scripts' inner commands included (`INFO commandstats` delta, heartbeats excluded), per request wrk counted.").AppendLine();
+        md.AppendLine("| run | executed per request | by command |").AppendLine("|---|---:|---|");
+        foreach (var run in runs.Runs.Where(r => r.RedisCommands is not null))
+        {
+            var byCommand = string.Join(", ", run.RedisCommands!.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value / (double)run.Result.Requests:F2}"));
+            md.AppendLine(Invariant, $"| {(run.Stream ? "stream" : "json")} c={run.Concurrency} | {run.RedisCommandsPerRequest:F2} | {byCommand} |");
+        }
+        md.AppendLine();
+
+        md.AppendLine("## Billing check").AppendLine();
+        md.AppendLine(Invariant, $"Every request inference-api served was charged: {billing.RequestsServed:N0} served (wrk's counts plus the probes), {billing.RequestsBilled:N0} billed ({billing.SpentUnits:N0} micro-credits at {billing.ChargePerRequestUnits:N0} each). A run that ends with requests in flight bills them although wrk does not count them, so billed may exceed served by at most the connections of each run.").AppendLine();
+
+        md.AppendLine("## Setup and how to read it").AppendLine();
+        md.AppendLine(Invariant, $"- Machine: {Environment.ProcessorCount} CPUs ({CpuModel()}), {MemoryGigabytes():F0} GiB, Linux {Environment.OSVersion.Version}; .NET {Environment.Version}; Node {NodeVersion()}; wrk 4.1.0 from Debian.");
+        md.AppendLine(Invariant, $"- Placement: {CpuPlacement.Describe(settings.GatewayCpu)}. A gateway is measured on one core; the mock, wrk, Redis and both emulators share the other, so the direct column is also the ceiling of that core.");
+        md.AppendLine(Invariant, $"- Each cell: {settings.Warmup.TotalSeconds:F0} s warm-up, then {settings.Duration.TotalSeconds:F0} s measured, per target, targets back to back with the order rotated per cell. wrk keeps c connections busy (closed loop), `-t min(c,2)`.");
+        md.AppendLine("- Added latency = a gateway's percentile minus the direct target's percentile at the same concurrency (a difference of percentiles, not a percentile of differences).");
+        md.AppendLine("- inference-api runs with everything on: API-key auth (Redis cache), per-IP and per-user sliding-window limits (set high enough not to refuse), credit reserve before and settle after every call, the ledger entry in Firestore (emulator), usage events to Pub/Sub (emulator), structured request logs to stdout. Portkey runs its defaults.");
+        md.AppendLine("- Comparable with: other runs of `make bench` on this kind of machine. Not comparable with: published numbers from other hardware, multi-core deployments (Cloud Run gives each instance its own vCPUs), or a real provider's latency, which adds hundreds of milliseconds that dwarf every number here.");
+        md.AppendLine(Invariant, $"- Request body: `{BenchStack.Body(stream: false)}` (streaming adds `\"stream\":true` and `include_usage`). The mock answers 16 words, 16 tokens.");
+        md.AppendLine().AppendLine(Invariant, $"![latency chart]({Path.GetFileName(ChartPath)})");
+        return md.ToString();
+    }
+
+    private double Added(LoadRun run, Func<WrkResult, long> percentile) =>
+        (percentile(run.Result) - percentile(runs.Find("direct", run.Stream, run.Concurrency).Result)) / 1000.0;
+
+    private double FirstByte(Target target, double percentile) => Percentile(firstBytes[target].Select(t => t.FirstDataMilliseconds), percentile);
+
+    private double AddedFirstByte(Target target, double percentile) => FirstByte(target, percentile) - FirstByte(stack.Direct, percentile);
+
+    private static double Percentile(IEnumerable<double> values, double percentile)
+    {
+        var sorted = values.Order().ToArray();
+        var rank = (int)Math.Ceiling(percentile / 100 * sorted.Length) - 1;
+        return sorted[Math.Clamp(rank, 0, sorted.Length - 1)];
+    }
+
+    private static void Ratio(StringBuilder md, string label, double ours, double theirs) =>
+        md.AppendLine(Invariant, $"| {label} | {ours:F2} | {theirs:F2} | {(theirs == 0 ? "—" : (ours / theirs).ToString("F2", Invariant))} |");
+
+    private static void Goal(StringBuilder md, string label, double value, Func<double, bool> met, string unit) =>
+        md.AppendLine(Invariant, $"| {label} | {value:F2} {unit} | {(met(value) ? "yes" : "**no**")} |");
+
+    private static string Ms(long microseconds) => (microseconds / 1000.0).ToString("F2", Invariant);
+
+    private static string CpuModel() =>
+        File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU";
+
+    private static double MemoryGigabytes() =>
+        long.Parse(File.ReadLines("/proc/meminfo").First().Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], Invariant) / 1024.0 / 1024.0;
+
+    private static string NodeVersion()
+    {
+        using var node = Process.Start(new ProcessStartInfo("node", "--version") { RedirectStandardOutput = true, UseShellExecute = false });
+        return node?.StandardOutput.ReadToEnd().Trim() ?? "unknown";
+    }
+}

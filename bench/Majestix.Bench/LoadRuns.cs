@@ -1,0 +1,59 @@
+namespace Majestix.Bench;
+
+/// <summary>One measured wrk run: a target, a request kind and a concurrency level.</summary>
+internal sealed record LoadRun(Target Target, bool Stream, int Concurrency, WrkResult Result, double GatewayCpuSeconds, IReadOnlyDictionary<string, long>? RedisCommands)
+{
+    /// <summary>Gateway CPU time per request in milliseconds (null for the direct target).</summary>
+    public double? CpuMillisecondsPerRequest => Result.Requests == 0 || Target.Name == "direct" ? null : GatewayCpuSeconds * 1000 / Result.Requests;
+
+    public double? RedisCommandsPerRequest => RedisCommands is null || Result.Requests == 0 ? null : RedisCommands.Values.Sum() / (double)Result.Requests;
+}
+
+internal sealed record LoadRunSet(IReadOnlyList<LoadRun> Runs, long MajestixRequestsServed)
+{
+    public LoadRun Find(string target, bool stream, int concurrency) =>
+        Runs.Single(r => r.Target.Name == target && r.Stream == stream && r.Concurrency == concurrency);
+}
+
+/// <summary>
+/// Every (concurrency, kind) cell runs all three targets back to back, each with its own warm-up,
+/// and the order rotates from cell to cell so slow drift of the machine does not favour one target.
+/// </summary>
+internal static class LoadRuns
+{
+    public static async Task<LoadRunSet> RunAsync(BenchStack stack, RedisCommandStats redisStats)
+    {
+        var settings = stack.Settings;
+        var runs = new List<LoadRun>();
+        long majestixServed = 0;
+        var cell = 0;
+        foreach (var concurrency in settings.Concurrency)
+        {
+            foreach (var stream in new[] { false, true })
+            {
+                var order = stack.Targets.Skip(cell % 3).Concat(stack.Targets.Take(cell % 3)).ToList();
+                cell++;
+                foreach (var target in order)
+                {
+                    var gateway = target == stack.Majestix ? stack.MajestixProcess : target == stack.Portkey ? stack.PortkeyProcess : null;
+                    var warmup = await Wrk.RunAsync(settings.RepoRoot, target, stream, concurrency, settings.Warmup);
+                    var cpuBefore = gateway is null ? 0 : ProcessStats.CpuSeconds(gateway.Id);
+                    var redisBefore = target == stack.Majestix ? await redisStats.ReadAsync() : null;
+                    var result = await Wrk.RunAsync(settings.RepoRoot, target, stream, concurrency, settings.Duration);
+                    var redisAfter = target == stack.Majestix ? await redisStats.ReadAsync() : null;
+                    var cpu = gateway is null ? 0 : ProcessStats.CpuSeconds(gateway.Id) - cpuBefore;
+                    if (target == stack.Majestix)
+                    {
+                        majestixServed += warmup.Requests - warmup.StatusErrors + result.Requests - result.StatusErrors;
+                    }
+                    var run = new LoadRun(target, stream, concurrency, result, cpu,
+                        redisBefore is null ? null : RedisCommandStats.Delta(redisBefore, redisAfter!));
+                    runs.Add(run);
+                    BenchStack.Log($"{target.Name,-9} {(stream ? "stream" : "json"),-6} c={concurrency,-3} {result.RequestsPerSecond,9:F0} req/s  " +
+                                   $"p50 {result.P50 / 1000.0:F2} ms  p99 {result.P99 / 1000.0:F2} ms  errors {result.Errors}");
+                }
+            }
+        }
+        return new LoadRunSet(runs, majestixServed);
+    }
+}

@@ -1,0 +1,30 @@
+using System.Runtime.InteropServices;
+using Majestix.Bench;
+using StackExchange.Redis;
+
+// make bench: starts the stack, checks every target answers correctly, drives the same requests through
+// each at fixed concurrency (targets alternated within every cell), times stream first bytes, and writes
+// the report. See bench/README.md for what the numbers mean and where they stop meaning anything.
+var settings = BenchSettings.Parse(args);
+CpuPlacement.PinThisProcessAwayFrom(settings.GatewayCpu);
+await using var stack = await BenchStack.StartAsync(settings);
+using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => stack.Abort());
+using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => stack.Abort());
+using var redis = await ConnectionMultiplexer.ConnectAsync($"{stack.Redis.ConnectionString},allowAdmin=true");
+
+var check = await TargetCheck.RunAsync(stack, redis);
+var runs = await LoadRuns.RunAsync(stack, new RedisCommandStats(redis));
+
+BenchStack.Log("counting Redis commands per request under MONITOR (200 sequential requests, outside the timed runs)");
+RoundTripSample[] roundTrips = [await RoundTripSample.MeasureAsync(stack, stream: false, 100), await RoundTripSample.MeasureAsync(stack, stream: true, 100)];
+
+BenchStack.Log($"timing the first byte of {settings.FirstByteSamples} streams per target");
+using var probe = new FirstByteProbe();
+var firstBytes = await probe.MeasureAsync(stack.Targets, settings.FirstByteSamples);
+
+var billing = await check.BillingAfterAsync(redis, runs.MajestixRequestsServed + settings.FirstByteSamples + 20 + 200 + 1);
+var report = new BenchReport(settings, stack, runs, roundTrips, firstBytes, billing,
+    PeakRssMegabytes: ProcessStats.PeakRssMegabytes(stack.MajestixProcess.Id),
+    PortkeyPeakRssMegabytes: ProcessStats.PeakRssMegabytes(stack.PortkeyProcess.Id));
+await report.WriteAsync();
+
