@@ -82,26 +82,48 @@ internal sealed class CreditLedger(FirestoreClient firestore, IOptions<CreditOpt
         }
     }
 
+    /// <summary>
+    /// Appends entries in one request that is not atomic; per entry, true when it is in the ledger (written
+    /// now, or an entry with its id was already there) and false when its write failed. A failure of the
+    /// request itself throws, and then any entry may or may not have been written.
+    /// </summary>
+    public async Task<IReadOnlyList<(bool InLedger, FirestoreErrorKind? Error)>> AppendBatchAsync(
+        IReadOnlyList<(string UserId, string EntryId, LedgerEntry Entry)> entries, CancellationToken cancellationToken)
+    {
+        var bulk = firestore.BulkWriter();
+        foreach (var (userId, entryId, entry) in entries)
+        {
+            bulk.Create(EntryPath(userId, entryId), entry, CreditsJson.Default.LedgerEntry);
+        }
+        var results = await bulk.WriteAsync(cancellationToken);
+        return [.. results.Select(r => (r.Succeeded || r.Error == FirestoreErrorKind.AlreadyExists, r.Error))];
+    }
+
     public Task<LedgerEntry?> GetEntryAsync(string userId, string entryId, CancellationToken cancellationToken) =>
         firestore.GetAsync(EntryPath(userId, entryId), CreditsJson.Default.LedgerEntry, cancellationToken);
 
-    public async Task<IReadOnlyList<LedgerEntry>> ReadAllAsync(string userId, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<LedgerEntry>> ReadAllAsync(string userId, CancellationToken cancellationToken) =>
+        [.. (await ReadAllWithIdsAsync(userId, cancellationToken)).Select(e => e.Entry)];
+
+    private async Task<IReadOnlyList<(string Id, LedgerEntry Entry)>> ReadAllWithIdsAsync(string userId, CancellationToken cancellationToken)
     {
         var documents = await firestore.Collection($"users/{userId}/ledger").GetAsync(cancellationToken);
-        return [.. documents.Select(d => d.ConvertTo(CreditsJson.Default.LedgerEntry))];
+        return [.. documents.Select(d => (d.Id, d.ConvertTo(CreditsJson.Default.LedgerEntry)))];
     }
 
     /// <summary>
     /// The balance the ledger implies at <paramref name="now"/>: plan = allocation + Σ plan deltas of the
-    /// current cycle (earlier cycles' plan credits expired), top-up = Σ top-up deltas of all time.
+    /// current cycle (earlier cycles' plan credits expired), top-up = Σ top-up deltas of all time. Also the
+    /// ids of the entries it was computed from.
     /// </summary>
-    public async Task<(CreditProfile Profile, CreditCycle Cycle, long PlanUnits, long TopupUnits)> ComputeAsync(
+    public async Task<(CreditProfile Profile, CreditCycle Cycle, long PlanUnits, long TopupUnits, IReadOnlySet<string> EntryIds)> ComputeAsync(
         string userId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var profileTask = GetOrCreateProfileAsync(userId, cancellationToken);
-        var entriesTask = ReadAllAsync(userId, cancellationToken);
+        var entriesTask = ReadAllWithIdsAsync(userId, cancellationToken);
         var profile = await profileTask;
-        var entries = await entriesTask;
+        var read = await entriesTask;
+        var entries = read.Select(e => e.Entry).ToList();
         var cycle = profile.CycleAt(now);
         var cycleStart = cycle.Start.ToUnixTimeMilliseconds();
         var plan = profile.AllocationUnits + entries.Where(e => e.CycleStart.ToUnixTimeMilliseconds() == cycleStart).Sum(e => e.PlanDelta);
@@ -112,7 +134,7 @@ internal sealed class CreditLedger(FirestoreClient firestore, IOptions<CreditOpt
             topup += plan;
             plan = 0;
         }
-        return (profile, cycle, plan, topup);
+        return (profile, cycle, plan, topup, read.Select(e => e.Id).ToHashSet(StringComparer.Ordinal));
     }
 
     private static string? String(FirestoreDocument document, string field) =>

@@ -35,6 +35,17 @@ public sealed class CreditOptions
     [Range(1, 100_000_000)]
     public int MaxGrantCredits { get; set; } = 1_000_000;
 
+    /// <summary>
+    /// Settled charges waiting for the background ledger write. When it is full a charge is not queued but
+    /// stays in the durable pending set, and the reaper writes it after its grace.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int LedgerQueueCapacity { get; set; } = 10_000;
+
+    /// <summary>The most ledger entries written in one Firestore request (its limit is 500).</summary>
+    [Range(1, 500)]
+    public int LedgerBatchSize { get; set; } = 200;
+
     public TimeSpan HoldTtl => TimeSpan.FromSeconds(HoldTtlSeconds);
 
     public TimeSpan ReaperInterval => TimeSpan.FromMilliseconds(ReaperIntervalMilliseconds);

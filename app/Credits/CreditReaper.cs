@@ -15,7 +15,8 @@ internal static class CreditAuditEvents
 
 /// <summary>
 /// Voids holds whose request never settled (a crashed or scaled-in instance) and returns their credits;
-/// forgets finished holds after the retention; re-drives ledger entries a settle could not confirm.
+/// forgets finished holds after the retention; re-drives ledger entries still pending after a grace (the
+/// background ledger writer could not write them, never got to them, or the instance stopped first).
 /// Every instance runs one: the scripts are atomic, so two reapers never void the same hold twice.
 /// </summary>
 internal sealed class CreditReaper(
@@ -28,7 +29,7 @@ internal sealed class CreditReaper(
 {
     private const int BatchSize = 200;
 
-    // Ledger entries unconfirmed for this long are re-driven: long enough for the settle that wrote them to finish.
+    // Ledger entries unconfirmed for this long are re-driven: long enough for the ledger writer to have written them.
     private static readonly TimeSpan LedgerGrace = TimeSpan.FromSeconds(30);
 
     // KEYS: balance, holds, expiry. ARGV: hold id, expiry member, now ms, record retention ms.
@@ -122,26 +123,66 @@ internal sealed class CreditReaper(
             [holdId, member, now, (long)options.Value.FinishedHoldRetention.TotalMilliseconds]))!;
     }
 
-    /// <summary>Writes the ledger entries of settles that could not confirm theirs (create-if-absent: never twice).</summary>
+    /// <summary>
+    /// Writes the ledger entries still pending after the grace (create-if-absent: never twice), in one
+    /// Firestore request per batch, and clears their markers. An entry whose write fails stays pending for
+    /// the next pass.
+    /// </summary>
     public async Task RedriveLedgerAsync(CancellationToken cancellationToken = default)
     {
-        var before = (time.GetUtcNow() - LedgerGrace).ToUnixTimeMilliseconds();
-        var pending = await redis.SortedSetRangeByScoreWithScoresAsync(CreditKeys.LedgerPending, double.NegativeInfinity, before, take: BatchSize);
-        foreach (var item in pending)
+        while (!cancellationToken.IsCancellationRequested)
         {
-            var (userId, holdId) = CreditKeys.ParseHoldMember(item.Element!);
-            var record = (string?)await redis.HashGetAsync(CreditKeys.Holds(userId), holdId);
-            var parts = record?.Split('|');
-            if (parts is ["settled", var plan, var topup, var cycle])
+            var before = (time.GetUtcNow() - LedgerGrace).ToUnixTimeMilliseconds();
+            var pending = await redis.SortedSetRangeByScoreWithScoresAsync(CreditKeys.LedgerPending, double.NegativeInfinity, before, take: BatchSize);
+            if (pending.Length == 0)
             {
-                var entry = new LedgerEntry(LedgerEntryTypes.Charge, -long.Parse(plan, CultureInfo.InvariantCulture), -long.Parse(topup, CultureInfo.InvariantCulture),
-                    DateTimeOffset.FromUnixTimeMilliseconds((long)item.Score), DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(cycle, CultureInfo.InvariantCulture)));
-                if (await ledger.AppendAsync(userId, holdId, entry, cancellationToken))
+                return;
+            }
+            // Issued together: the multiplexer pipelines them into one round trip.
+            var records = await Task.WhenAll(pending.Select(item =>
+            {
+                var (userId, holdId) = CreditKeys.ParseHoldMember(item.Element!);
+                return redis.HashGetAsync(CreditKeys.Holds(userId), holdId);
+            }));
+            var done = new List<RedisValue>();
+            var toWrite = new List<(RedisValue Member, string UserId, string HoldId, LedgerEntry Entry)>();
+            foreach (var (item, record) in pending.Zip(records))
+            {
+                var (userId, holdId) = CreditKeys.ParseHoldMember(item.Element!);
+                if (((string?)record)?.Split('|') is ["settled", var plan, var topup, var cycle])
                 {
-                    logger.LogWarning("Wrote the ledger entry of hold {HoldId} that its settle could not confirm", holdId);
+                    toWrite.Add((item.Element, userId, holdId, new LedgerEntry(LedgerEntryTypes.Charge,
+                        -long.Parse(plan, CultureInfo.InvariantCulture), -long.Parse(topup, CultureInfo.InvariantCulture),
+                        DateTimeOffset.FromUnixTimeMilliseconds((long)item.Score), DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(cycle, CultureInfo.InvariantCulture)))));
+                }
+                else
+                {
+                    // No settled record (forgotten after the retention): there is nothing left to write.
+                    done.Add(item.Element);
                 }
             }
-            await redis.SortedSetRemoveAsync(CreditKeys.LedgerPending, item.Element);
+
+            var results = toWrite.Count == 0 ? [] : await ledger.AppendBatchAsync([.. toWrite.Select(w => (w.UserId, w.HoldId, w.Entry))], cancellationToken);
+            var written = toWrite.Where((_, i) => results[i].InLedger).ToList();
+            var newlyWritten = toWrite.Where((_, i) => results[i].InLedger && results[i].Error is null).ToList();
+            done.AddRange(written.Select(w => w.Member));
+            if (newlyWritten.Count > 0)
+            {
+                logger.LogWarning("Wrote {Count} pending ledger entries that the ledger writer had not confirmed", newlyWritten.Count);
+            }
+            // The usage report reads the ledger: one cached without these entries is stale now.
+            await Task.WhenAll(
+                done.Count == 0 ? Task.CompletedTask : redis.SortedSetRemoveAsync(CreditKeys.LedgerPending, [.. done]),
+                newlyWritten.Count == 0 ? Task.CompletedTask : redis.KeyDeleteAsync([.. newlyWritten.Select(w => w.UserId).Distinct().Select(UsageReports.CacheKey)]));
+            if (written.Count < toWrite.Count)
+            {
+                logger.LogWarning("{Count} pending ledger entries could not be written; retrying next interval", toWrite.Count - written.Count);
+                return;
+            }
+            if (pending.Length < BatchSize)
+            {
+                return;
+            }
         }
     }
 }

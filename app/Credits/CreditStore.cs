@@ -13,11 +13,15 @@ namespace Majestix.InferenceApi.Credits;
 /// never more. So spending moves Redis first and then appends the ledger entry (a crash in between
 /// leaves the user charged in Redis, never able to overspend), while grants append the ledger entry
 /// first and then raise Redis (a crash in between leaves the grant for the next rebuild or refresh).
+/// A settle records its intent to write the entry in the same script (the ledger pending set), so the
+/// entry is written in the background (<see cref="LedgerWriter"/>) or, failing that, by the reaper; a
+/// rebuild counts pending charges as spent until their entry is confirmed.
 /// </summary>
 internal sealed class CreditStore(
     IDatabase redis,
     RedisGuard guard,
     CreditLedger ledger,
+    LedgerWriter ledgerWriter,
     IOptions<CreditOptions> options,
     TimeProvider time,
     ILogger<CreditStore> logger)
@@ -106,7 +110,7 @@ internal sealed class CreditStore(
         return {'ok', int(from_plan), int(from_topup), cycle}
         """;
 
-    // KEYS: balance, holds, expiry, ledger pending. ARGV: hold id, actual, now ms, member, record retention ms.
+    // KEYS: balance, holds, expiry, ledger pending, usage report cache. ARGV: hold id, actual, now ms, member, record retention ms.
     // Returns {status, plan charged, top-up charged, cycle start}; status settled | duplicate | late | lost
     // (no hold, a balance is loaded) | lost_unloaded (no hold or nothing to charge it from, no balance either).
     private const string SettleScript = SharedLua + """
@@ -144,6 +148,7 @@ internal sealed class CreditStore(
         redis.call('HSET', KEYS[2], ARGV[1], 'settled|' .. int(plan_charge) .. '|' .. int(topup_charge) .. '|' .. cycle)
         redis.call('ZADD', KEYS[3], now + tonumber(ARGV[5]), ARGV[4])
         if plan_charge + topup_charge > 0 then redis.call('ZADD', KEYS[4], now, ARGV[4]) end
+        redis.call('DEL', KEYS[5])
         return {status, int(plan_charge), int(topup_charge), cycle}
         """;
 
@@ -168,16 +173,34 @@ internal sealed class CreditStore(
         return values
         """;
 
-    // KEYS: balance, holds. ARGV: plan, top-up, allocation, cycle start, cycle end, anchor, cycle index, plan name, replace 0/1.
-    // Returns 1 when loaded, 0 when a balance was already there (loaded concurrently) and replace is off.
+    // KEYS: holds, ledger pending. ARGV: user id. Returns the ids of the holds whose ledger entry is pending.
+    private const string PendingHoldsScript = """
+        local pending = {}
+        for _, hold in ipairs(redis.call('HKEYS', KEYS[1])) do
+          if redis.call('ZSCORE', KEYS[2], ARGV[1] .. '|' .. hold) then table.insert(pending, hold) end
+        end
+        return pending
+        """;
+
+    // KEYS: balance, holds, ledger pending. ARGV: plan, top-up, allocation, cycle start, cycle end, anchor, cycle index, plan name,
+    // replace 0/1, user id, n, then n holds pending before the ledger read that it did not have, then the holds
+    // pending after the read that it had. Returns 1 when loaded, 0 when a balance was already there (loaded
+    // concurrently) and replace is off.
     private const string LoadScript = SharedLua + """
 
         if ARGV[9] == '0' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
         local plan, topup = tonumber(ARGV[1]), tonumber(ARGV[2])
-        -- Outstanding holds are not in the ledger yet: what they hold is not available.
-        for _, record in ipairs(redis.call('HVALS', KEYS[2])) do
-          local state, held_plan, held_topup, cycle = parse(record)
-          if state == 'held' then
+        local missed, in_ledger, n = {}, {}, tonumber(ARGV[11])
+        for i = 12, 11 + n do missed[ARGV[i]] = true end
+        for i = 12 + n, #ARGV do in_ledger[ARGV[i]] = true end
+        -- Outstanding holds are not in the ledger yet: what they hold is not available. Nor are the charges
+        -- of settled holds the ledger read did not have: pending then (even if written since) or pending now.
+        local holds = redis.call('HGETALL', KEYS[2])
+        for i = 1, #holds, 2 do
+          local hold = holds[i]
+          local state, held_plan, held_topup, cycle = parse(holds[i + 1])
+          if state == 'held' or (state == 'settled' and (missed[hold]
+              or (not in_ledger[hold] and redis.call('ZSCORE', KEYS[3], ARGV[10] .. '|' .. hold)))) then
             topup = topup - held_topup
             if cycle == ARGV[4] then plan = plan - held_plan end
           end
@@ -229,9 +252,11 @@ internal sealed class CreditStore(
 
     /// <summary>
     /// Charges actual usage (at most what was held) and returns the rest. Idempotent: settling a hold
-    /// again returns the first result and moves nothing. Redis first, then the ledger entry whose id is
-    /// the hold id; if the ledger write fails the settle may be retried, and the reaper re-drives any
-    /// entry that stays unconfirmed.
+    /// again returns the first result and moves nothing. Redis first, in one round trip that also marks
+    /// the ledger entry pending (and drops the cached usage report); the entry, whose id is the hold id,
+    /// is then written in the background by <see cref="LedgerWriter"/>, and the reaper re-drives any entry
+    /// that stays pending. Without Redis enforcing (unenforced, or a lost hold) there is no pending marker,
+    /// so the ledger entry is written before this returns.
     /// </summary>
     public async Task<SettleResult> SettleAsync(CreditReservation reservation, long actualUnits, string? model = null, string? requestId = null,
         CancellationToken cancellationToken = default)
@@ -246,7 +271,7 @@ internal sealed class CreditStore(
 
         var now = time.GetUtcNow();
         var reply = await guard.RunAsync(async () => (RedisResult[]?)await redis.ScriptEvaluateAsync(SettleScript,
-            [CreditKeys.Balance(userId), CreditKeys.Holds(userId), CreditKeys.HoldExpiry, CreditKeys.LedgerPending],
+            [CreditKeys.Balance(userId), CreditKeys.Holds(userId), CreditKeys.HoldExpiry, CreditKeys.LedgerPending, UsageReports.CacheKey(userId)],
             [reservation.HoldId, actualUnits, now.ToUnixTimeMilliseconds(), member, (long)Settings.FinishedHoldRetention.TotalMilliseconds]), null);
         var charge = Math.Min(actualUnits, reservation.Units);
         if (reply is null)
@@ -268,12 +293,11 @@ internal sealed class CreditStore(
         }
 
         var result = new SettleResult(status, Long(reply[1]), Long(reply[2]));
-        if (result.ChargedUnits > 0)
+        // A duplicate's entry was queued by the settle that charged it.
+        if (result.ChargedUnits > 0 && status != SettleStatus.Duplicate)
         {
-            var entry = new LedgerEntry(LedgerEntryTypes.Charge, -result.PlanUnits, -result.TopupUnits, now,
-                DateTimeOffset.FromUnixTimeMilliseconds(Long(reply[3])), model, requestId);
-            await ledger.AppendAsync(userId, reservation.HoldId, entry, cancellationToken);
-            ConfirmLedgerWritten(member);
+            ledgerWriter.Enqueue(userId, reservation.HoldId, new LedgerEntry(LedgerEntryTypes.Charge, -result.PlanUnits, -result.TopupUnits, now,
+                DateTimeOffset.FromUnixTimeMilliseconds(Long(reply[3])), model, requestId));
         }
         return result;
     }
@@ -316,18 +340,6 @@ internal sealed class CreditStore(
                 new LedgerEntry(LedgerEntryTypes.Charge, -charge, 0, now, cycle.Start, model, requestId, Unenforced: true), cancellationToken);
         }
         return new SettleResult(status, charge, 0);
-    }
-
-    private void ConfirmLedgerWritten(string member)
-    {
-        try
-        {
-            redis.SortedSetRemove(CreditKeys.LedgerPending, member, CommandFlags.FireAndForget);
-        }
-        catch (Exception exception) when (RedisGuard.IsOutage(exception))
-        {
-            // The reaper re-drives the entry (create-if-absent finds it written) and clears the marker later.
-        }
     }
 
     /// <summary>
@@ -386,27 +398,44 @@ internal sealed class CreditStore(
 
     private async Task<CreditBalance> ComputeFromLedgerAsync(string userId, CancellationToken cancellationToken)
     {
-        var (profile, cycle, plan, topup) = await ledger.ComputeAsync(userId, time.GetUtcNow(), cancellationToken);
+        var (profile, cycle, plan, topup, _) = await ledger.ComputeAsync(userId, time.GetUtcNow(), cancellationToken);
         return new CreditBalance(profile.Plan.WireName(), profile.AllocationUnits, plan, Math.Max(0, topup), cycle.Start, cycle.End);
     }
 
     /// <summary>
-    /// Loads the balance the ledger implies into Redis, minus what outstanding holds keep. Without
+    /// Loads the balance the ledger implies into Redis, minus what outstanding holds keep and what settled
+    /// holds charged whose ledger entry is still pending (not in the ledger yet, or not known to be). Without
     /// <paramref name="replace"/> a balance that is already there wins (another instance loaded it a
     /// moment ago and may have moved it since); with it, the user document's plan and allocation are
     /// taken up again (<c>/credits/refresh</c>). True when this call loaded the balance.
     /// </summary>
-    // Known gap of replace: a hold settled between the ledger read and the load is in neither, so its
-    // charge is missed until the next rebuild (a window of one Firestore query, at most one request's cost).
+    // Settled charges reach the ledger in the background, so the ledger read may lack some. Pending before the
+    // read and not in it: subtracted even if written and confirmed before the load. Pending after the read and
+    // in it (written, marker not cleared yet): not subtracted again; a marker is only ever removed, so one still
+    // there at the load was there when asked. Pending at the load otherwise: subtracted.
+    // Known gap of replace: a hold settled after the first snapshot whose entry is written and confirmed before
+    // the load, yet after the read, is in neither, so its charge is missed until the next rebuild (a window of
+    // one Firestore query, at most the requests settled in it).
     public async Task<bool> RebuildAsync(string userId, bool replace, CancellationToken cancellationToken = default)
     {
-        var (profile, cycle, plan, topup) = await ledger.ComputeAsync(userId, time.GetUtcNow(), cancellationToken);
-        var loaded = await redis.ScriptEvaluateAsync(LoadScript, [CreditKeys.Balance(userId), CreditKeys.Holds(userId)],
+        var pendingBefore = await PendingHoldsAsync(userId);
+        var (profile, cycle, plan, topup, entryIds) = await ledger.ComputeAsync(userId, time.GetUtcNow(), cancellationToken);
+        var pendingAfter = await PendingHoldsAsync(userId);
+        var missed = pendingBefore.Where(hold => !entryIds.Contains(hold)).ToList();
+        var loaded = await redis.ScriptEvaluateAsync(LoadScript, [CreditKeys.Balance(userId), CreditKeys.Holds(userId), CreditKeys.LedgerPending],
         [
             plan, topup, profile.AllocationUnits, cycle.Start.ToUnixTimeMilliseconds(), cycle.End.ToUnixTimeMilliseconds(),
-            profile.Anchor.ToUnixTimeMilliseconds(), cycle.Index, profile.Plan.WireName(), replace ? 1 : 0,
+            profile.Anchor.ToUnixTimeMilliseconds(), cycle.Index, profile.Plan.WireName(), replace ? 1 : 0, userId, missed.Count,
+            .. missed.Select(hold => (RedisValue)hold),
+            .. pendingAfter.Where(entryIds.Contains).Select(hold => (RedisValue)hold),
         ]);
         return (int)loaded == 1;
+    }
+
+    private async Task<List<string>> PendingHoldsAsync(string userId)
+    {
+        var reply = (RedisResult[])(await redis.ScriptEvaluateAsync(PendingHoldsScript, [CreditKeys.Holds(userId), CreditKeys.LedgerPending], [userId]))!;
+        return [.. reply.Select(hold => (string)hold!)];
     }
 
     /// <summary><c>/credits/refresh</c>: re-reads the user document and ledger into Redis.</summary>

@@ -4,7 +4,7 @@ namespace Majestix.InferenceApi.Credits;
 
 internal static class CreditsSetup
 {
-    /// <summary>Balances, holds and the ledger; the reaper; the credits endpoints' JSON metadata.</summary>
+    /// <summary>Balances, holds and the ledger; the background ledger writer; the reaper; the credits endpoints' JSON metadata.</summary>
     public static WebApplicationBuilder AddCredits(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -13,6 +13,8 @@ internal static class CreditsSetup
         services.AddSingleton<CreditLedger>();
         services.AddSingleton<CreditStore>();
         services.AddSingleton<UsageReports>();
+        services.AddSingleton<LedgerWriter>();
+        services.AddHostedService(provider => provider.GetRequiredService<LedgerWriter>());
         services.AddSingleton<CreditReaper>();
         services.AddHostedService(provider => provider.GetRequiredService<CreditReaper>());
         // First in the chain: behind the reflection resolver these types would never reach their generated metadata.

@@ -30,7 +30,8 @@ public sealed record UsageReport(
 
 /// <summary>
 /// Builds the report from the hot balance and the ledger, and keeps it for a minute. Anything that
-/// moves the caller's balance calls <see cref="Forget"/>, so a charge shows up on the next read.
+/// moves the caller's balance drops it (<see cref="Forget"/>, or the settle script itself), and so does
+/// the ledger writer once the charge is in the ledger, so a charge shows up on the next read after that.
 /// </summary>
 internal sealed class UsageReports(CreditStore credits, CreditLedger ledger, IDatabase redis, RedisGuard guard)
 {

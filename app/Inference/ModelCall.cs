@@ -85,7 +85,11 @@ internal sealed class ModelCall(ModelCatalog catalog, ModelRouter router, Fallba
         {
             var settled = await credits.SettleAsync(call.Reservation, cost, model.Key, context.TraceIdentifier, CancellationToken.None);
             charged = settled.Status == SettleStatus.Unenforced ? cost : settled.ChargedUnits;
-            reports.Forget(call.Reservation.UserId);
+            // The settle script drops the cached report itself; the paths that charge the ledger alone do not run it.
+            if (settled.Status is SettleStatus.Unenforced or SettleStatus.Lost)
+            {
+                reports.Forget(call.Reservation.UserId);
+            }
         }
 
         usage.Record(context, new ModelCallUsage

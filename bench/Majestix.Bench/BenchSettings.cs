@@ -22,6 +22,9 @@ internal sealed record BenchSettings
     /// <summary>Per-user and per-address requests per minute for inference-api: high enough never to refuse, so every request runs the limiter and passes.</summary>
     public int PerMinuteLimit { get; init; } = 1_000_000;
 
+    /// <summary>Start the stack, print how to reach each target, and wait for Ctrl-C instead of measuring (for profiling).</summary>
+    public bool ServeOnly { get; init; }
+
     /// <summary>A name for the build under test in the report ("baseline", "optimised").</summary>
     public string Label { get; init; } = "current";
 
@@ -53,6 +56,7 @@ internal sealed record BenchSettings
             FirstByteSamples = int.Parse(Get("first-byte-samples", "300"), CultureInfo.InvariantCulture),
             GatewayCpu = int.Parse(Get("gateway-cpu", "0"), CultureInfo.InvariantCulture),
             Label = Get("label", "current"),
+            ServeOnly = Get("serve-only", "false") == "true",
             PerMinuteLimit = int.Parse(Get("per-minute-limit", "1000000"), CultureInfo.InvariantCulture),
         };
         foreach (var (name, path) in new[] { ("api-dll", settings.ApiDll), ("mock-dll", settings.MockDll), ("identity-dll", settings.IdentityDll) })

@@ -182,6 +182,27 @@ internal sealed class BenchStack : IAsyncDisposable
         }
     }
 
+    /// <summary>Prints each target with its headers and the gateways' pids, then waits for Ctrl-C.</summary>
+    public async Task ServeUntilStoppedAsync()
+    {
+        foreach (var target in Targets)
+        {
+            Console.WriteLine($"{target.Name}: POST {target.Url}");
+            foreach (var header in target.Headers)
+            {
+                Console.WriteLine($"  {header}");
+            }
+        }
+        Console.WriteLine($"inference-api pid {MajestixProcess.Id}, portkey pid {PortkeyProcess.Id}; request bodies: BenchStack.Body. Ctrl-C stops everything.");
+        var stopped = new TaskCompletionSource();
+        using var onInterrupt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, context =>
+        {
+            context.Cancel = true;
+            stopped.TrySetResult();
+        });
+        await stopped.Task;
+    }
+
     public static void Log(string message) => Console.Error.WriteLine($"[bench {DateTime.UtcNow:HH:mm:ss}] {message}");
 
     private static async Task<bool> IsHealthyAsync(HttpClient client, string baseUrl, CancellationToken cancellationToken)

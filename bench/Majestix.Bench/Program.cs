@@ -10,6 +10,11 @@ CpuPlacement.PinThisProcessAwayFrom(settings.GatewayCpu);
 await using var stack = await BenchStack.StartAsync(settings);
 using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => stack.Abort());
 using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => stack.Abort());
+if (settings.ServeOnly)
+{
+    await stack.ServeUntilStoppedAsync();
+    return;
+}
 using var redis = await ConnectionMultiplexer.ConnectAsync($"{stack.Redis.ConnectionString},allowAdmin=true");
 
 var check = await TargetCheck.RunAsync(stack, redis);

@@ -44,6 +44,41 @@ public sealed class FirestoreWriteTests(FirestoreEmulatorFixture emulator) : Fir
     }
 
     [Fact]
+    public async Task BulkWriteAppliesEachWriteOnItsOwnAndReportsAnExistingDocumentAsAlreadyExists()
+    {
+        await Firestore.CreateAsync("ledger/evt2", Fields(("delta", -2L)));
+        var bulk = Firestore.BulkWriter();
+        bulk.Create("ledger/evt1", Fields(("delta", -1L)));
+        bulk.Create("ledger/evt2", Fields(("delta", -99L)));
+        bulk.Create("ledger/evt3", Fields(("delta", -3L)));
+        bulk.Set("users/u1", Fields(("plan", "pro")));
+
+        var results = await bulk.WriteAsync();
+
+        results.Select(r => r.Error).ShouldBe([null, FirestoreErrorKind.AlreadyExists, null, null]);
+        results[1].Succeeded.ShouldBeFalse();
+        results[1].Message.ShouldNotBeNullOrEmpty();
+        results.Where(r => r.Succeeded).ShouldAllBe(r => r.UpdateTime != null);
+        (await Firestore.GetAsync("ledger/evt1"))!.Fields["delta"].IntegerValue.ShouldBe(-1);
+        (await Firestore.GetAsync("ledger/evt2"))!.Fields["delta"].IntegerValue.ShouldBe(-2, "the existing document is untouched");
+        (await Firestore.GetAsync("ledger/evt3"))!.Fields["delta"].IntegerValue.ShouldBe(-3);
+        (await Firestore.GetAsync("users/u1"))!.Fields["plan"].StringValue.ShouldBe("pro");
+    }
+
+    [Fact]
+    public async Task BulkWriteOfNothingSendsNoRequestAndMoreThanFiveHundredWritesAreRefused()
+    {
+        (await Firestore.BulkWriter().WriteAsync()).ShouldBeEmpty();
+        var bulk = Firestore.BulkWriter();
+        for (var i = 0; i <= FirestoreBulkWriter.MaxWrites; i++)
+        {
+            bulk.Create($"ledger/e{i}", Fields(("delta", -1L)));
+        }
+
+        await Should.ThrowAsync<InvalidOperationException>(() => bulk.WriteAsync());
+    }
+
+    [Fact]
     public async Task IncrementAndServerTimestampTransformsApplyAndReportResults()
     {
         await Firestore.CreateAsync("users/u1", Fields(("credits", 100L), ("spent", 1.5)));

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Majestix.InferenceApi.Tests.Credits;
 using Majestix.InferenceApi.Tests.UsageEvents;
 
 namespace Majestix.InferenceApi.Tests;
@@ -35,6 +36,7 @@ public sealed class AgentCodeApiTests(PlatformFixture platform)
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         var credits = body.RootElement.GetProperty("credits_used").GetDecimal();
         credits.ShouldBeGreaterThan(0m);
+        await app.WaitForLedgerWritesAsync();
         using var usage = JsonDocument.Parse(await owner.GetStringAsync(new Uri("/usage/me", UriKind.Relative)));
         usage.RootElement.GetProperty("this_month").GetProperty("credits_used").GetDecimal().ShouldBe(credits);
         var usageEvent = JsonDocument.Parse((await app.PullUsageMessagesAsync()).Single().GetDataAsString()).RootElement;

@@ -40,10 +40,12 @@ public sealed class GatewayBillingTests(PlatformFixture platform)
             using var body = JsonDocument.Parse(await ok.Content.ReadAsStringAsync());
             charged += body.RootElement.GetProperty("credits_used").GetDecimal();
         }
+        // Rebuilt from the ledger while the charges may still be on their way there (pending): counted once either way.
         using var refreshed = JsonDocument.Parse(await (await client.PostAsync(new Uri("/credits/refresh", UriKind.Relative), null)).Content.ReadAsStringAsync());
         var remaining = refreshed.RootElement.GetProperty("credits_remaining").GetDecimal();
         remaining.ShouldBeGreaterThanOrEqualTo(0m);
         remaining.ShouldBe(CreditUnits.ToCredits(allocation) - charged);
+        await app.WaitForLedgerWritesAsync();
         var ledger = await app.LedgerAsync("crowd");
         CreditUnits.ToCredits(-ledger.Sum(e => e.PlanDelta + e.TopupDelta)).ShouldBe(charged);
         ledger.Count(e => e.Type == LedgerEntryTypes.Charge).ShouldBe(served);
@@ -85,6 +87,7 @@ public sealed class GatewayBillingTests(PlatformFixture platform)
             ledger = await app.LedgerAsync("leaver");
         }
         ledger.Count.ShouldBe(1, "the disconnected call was settled");
+        await app.WaitForLedgerWritesAsync();
         var charged = CreditUnits.ToCredits(-(ledger[0].PlanDelta + ledger[0].TopupDelta));
         using var after = JsonDocument.Parse(await (await client.PostAsync(new Uri("/credits/refresh", UriKind.Relative), null)).Content.ReadAsStringAsync());
         (start - after.RootElement.GetProperty("credits_remaining").GetDecimal()).ShouldBe(charged);

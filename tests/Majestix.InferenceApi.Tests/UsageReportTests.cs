@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using Majestix.InferenceApi.Tests.Credits;
 
 namespace Majestix.InferenceApi.Tests;
 
@@ -21,6 +22,8 @@ public sealed class UsageReportTests(PlatformFixture platform)
         using var call = await client.PostAsJsonAsync("/code", new { model = "gpt-5-mini", stream = false, messages = new[] { new { role = "user", content = "hi" } } });
         using var answer = JsonDocument.Parse(await call.Content.ReadAsStringAsync());
         var creditsUsed = answer.RootElement.GetProperty("credits_used").GetDecimal();
+        // The report lists ledger entries; the charge's entry is written in the background.
+        await app.WaitForLedgerWritesAsync();
         using var after = JsonDocument.Parse(await client.GetStringAsync(UsageMe));
 
         var report = after.RootElement;

@@ -57,6 +57,9 @@ public sealed class FirestoreClient
     /// <summary>A batch of writes committed atomically without a transaction.</summary>
     public FirestoreWriteBatch Batch() => new(this);
 
+    /// <summary>Writes sent together in one request but applied one by one (not atomic), each with its own result.</summary>
+    public FirestoreBulkWriter BulkWriter() => new(this);
+
     /// <summary>Reads a document; null when it does not exist.</summary>
     public Task<FirestoreDocument?> GetAsync(string documentPath, CancellationToken cancellationToken = default) =>
         GetAsync(documentPath, transaction: null, cancellationToken);
@@ -283,6 +286,44 @@ public sealed class FirestoreClient
             .Select(r => new FirestoreWriteResult(GoogleTimestamp.ParseOptional(r.UpdateTime), r.TransformResults ?? []))
             .ToList();
         return new FirestoreCommitResult(GoogleTimestamp.ParseOptional(response.CommitTime) ?? default, results);
+    }
+
+    internal async Task<IReadOnlyList<FirestoreBulkWriteResult>> BatchWriteAsync(IReadOnlyList<WriteWire> writes, CancellationToken cancellationToken)
+    {
+        if (writes.Count == 0)
+        {
+            return [];
+        }
+
+        if (writes.Count > FirestoreBulkWriter.MaxWrites)
+        {
+            throw new InvalidOperationException($"batchWrite takes at most {FirestoreBulkWriter.MaxWrites} writes; {writes.Count} were buffered.");
+        }
+
+        var response = await SendAsync(
+                HttpMethod.Post,
+                EscapePath(DocumentsRoot) + ":batchWrite",
+                new BatchWriteRequestWire { Writes = [.. writes] },
+                FirestoreJsonContext.Default.BatchWriteRequestWire,
+                FirestoreJsonContext.Default.BatchWriteResponseWire,
+                cancellationToken)
+            .ConfigureAwait(false);
+
+        var results = new FirestoreBulkWriteResult[writes.Count];
+        for (var i = 0; i < results.Length; i++)
+        {
+            var status = response.Status is { } statuses && i < statuses.Count ? statuses[i] : null;
+            var updateTime = response.WriteResults is { } written && i < written.Count ? GoogleTimestamp.ParseOptional(written[i].UpdateTime) : null;
+            // A write the response says nothing about is not known to be applied.
+            results[i] = status switch
+            {
+                null => new FirestoreBulkWriteResult(FirestoreErrorKind.Unknown, "batchWrite returned no status for this write.", null),
+                { Code: 0 } => new FirestoreBulkWriteResult(null, null, updateTime),
+                _ => new FirestoreBulkWriteResult(FirestoreException.KindOf(status.Code), status.Message, null),
+            };
+        }
+
+        return results;
     }
 
     internal string DocumentName(string documentPath)

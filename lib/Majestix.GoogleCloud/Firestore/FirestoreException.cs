@@ -75,6 +75,27 @@ public sealed class FirestoreException : Exception
     /// <summary>The HTTP status code of the failed response.</summary>
     public HttpStatusCode HttpStatus => Error.HttpStatus;
 
+    // The numeric google.rpc.Code, as batchWrite reports each write's status.
+    internal static FirestoreErrorKind KindOf(int code) => code switch
+    {
+        1 => FirestoreErrorKind.Cancelled,
+        3 => FirestoreErrorKind.InvalidArgument,
+        4 => FirestoreErrorKind.DeadlineExceeded,
+        5 => FirestoreErrorKind.NotFound,
+        6 => FirestoreErrorKind.AlreadyExists,
+        7 => FirestoreErrorKind.PermissionDenied,
+        8 => FirestoreErrorKind.ResourceExhausted,
+        9 => FirestoreErrorKind.FailedPrecondition,
+        10 => FirestoreErrorKind.Aborted,
+        11 => FirestoreErrorKind.OutOfRange,
+        12 => FirestoreErrorKind.Unimplemented,
+        13 => FirestoreErrorKind.Internal,
+        14 => FirestoreErrorKind.Unavailable,
+        15 => FirestoreErrorKind.DataLoss,
+        16 => FirestoreErrorKind.Unauthenticated,
+        _ => FirestoreErrorKind.Unknown,
+    };
+
     internal static FirestoreErrorKind KindOf(string status) => status switch
     {
         "CANCELLED" => FirestoreErrorKind.Cancelled,

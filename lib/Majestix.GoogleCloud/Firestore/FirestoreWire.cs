@@ -83,6 +83,26 @@ internal sealed class WriteResultWire
     public List<FirestoreValue>? TransformResults { get; set; }
 }
 
+internal sealed class BatchWriteRequestWire
+{
+    public List<WriteWire> Writes { get; set; } = [];
+}
+
+internal sealed class BatchWriteResponseWire
+{
+    public List<WriteResultWire>? WriteResults { get; set; }
+
+    public List<RpcStatusWire>? Status { get; set; }
+}
+
+// google.rpc.Status: a numeric code (0 or absent = OK), unlike the error envelope's status name.
+internal sealed class RpcStatusWire
+{
+    public int Code { get; set; }
+
+    public string? Message { get; set; }
+}
+
 internal sealed class BeginTransactionRequestWire
 {
     public TransactionOptionsWire Options { get; set; } = new();
@@ -221,6 +241,8 @@ internal sealed class EmptyWire;
 [JsonSerializable(typeof(DocumentWire))]
 [JsonSerializable(typeof(CommitRequestWire))]
 [JsonSerializable(typeof(CommitResponseWire))]
+[JsonSerializable(typeof(BatchWriteRequestWire))]
+[JsonSerializable(typeof(BatchWriteResponseWire))]
 [JsonSerializable(typeof(BeginTransactionRequestWire))]
 [JsonSerializable(typeof(BeginTransactionResponseWire))]
 [JsonSerializable(typeof(RollbackRequestWire))]

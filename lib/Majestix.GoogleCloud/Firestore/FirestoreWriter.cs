@@ -2,7 +2,7 @@ using System.Text.Json.Serialization.Metadata;
 
 namespace Majestix.GoogleCloud.Firestore;
 
-/// <summary>Buffers writes that are later committed together, atomically and in order.</summary>
+/// <summary>Buffers writes that are later sent together: atomically and in order (a batch, a transaction), or not (a bulk writer).</summary>
 public abstract class FirestoreWriter
 {
     private readonly List<WriteWire> _writes = [];
@@ -92,4 +92,28 @@ public sealed class FirestoreWriteBatch : FirestoreWriter
     /// <summary>Commits every buffered write in one atomic request.</summary>
     public Task<FirestoreCommitResult> CommitAsync(CancellationToken cancellationToken = default) =>
         Client.CommitAsync(Writes, transaction: null, cancellationToken);
+}
+
+/// <summary>
+/// Writes sent in one <c>batchWrite</c> request that is not atomic: each write succeeds or fails on its
+/// own (a create of an existing document fails alone) and the writes are not applied in any set order.
+/// At most 500 writes per request.
+/// </summary>
+public sealed class FirestoreBulkWriter : FirestoreWriter
+{
+    /// <summary>The most writes one request may carry.</summary>
+    public const int MaxWrites = 500;
+
+    internal FirestoreBulkWriter(FirestoreClient client)
+        : base(client)
+    {
+    }
+
+    /// <summary>
+    /// Sends every buffered write; returns one result per write, in order. A failure of the request
+    /// itself (unavailable, unauthenticated) throws <see cref="FirestoreException"/>, and then no write
+    /// may be assumed applied or not.
+    /// </summary>
+    public Task<IReadOnlyList<FirestoreBulkWriteResult>> WriteAsync(CancellationToken cancellationToken = default) =>
+        Client.BatchWriteAsync(Writes, cancellationToken);
 }

@@ -46,6 +46,7 @@ public sealed class CreditStoreTests(PlatformFixture platform)
         settled = [.. settled, .. await Task.WhenAll(secondHeld.Select((hold, i) => hosts[i % 2].SettleAsync(hold, random.NextInt64(0, worstCase + 1))))];
 
         var balance = await first.Credits().GetBalanceAsync("ursula");
+        await first.WaitForLedgerWritesAsync();
         var ledger = await first.LedgerAsync("ursula");
         balance.PlanUnits.ShouldBeGreaterThanOrEqualTo(0);
         balance.TopupUnits.ShouldBeGreaterThanOrEqualTo(0);
@@ -76,6 +77,7 @@ public sealed class CreditStoreTests(PlatformFixture platform)
         racing.Select(r => r.ChargedUnits).Distinct().Count().ShouldBe(1);
         var secondCharge = racing[0].ChargedUnits;
         (await credits.GetBalanceAsync("sam")).PlanUnits.ShouldBe(FreeAllocation - Units(30) - secondCharge);
+        await app.WaitForLedgerWritesAsync();
         var ledger = await app.LedgerAsync("sam");
         ledger.Select(e => e.PlanDelta).Order().ShouldBe(new[] { -Units(30), -secondCharge }.Order());
     }
@@ -101,6 +103,7 @@ public sealed class CreditStoreTests(PlatformFixture platform)
         (await credits.SettleAsync(intoTopup, Units(35))).ShouldBe(new SettleResult(SettleStatus.Settled, Units(30), Units(5)));
         var final = await credits.GetBalanceAsync("pia");
         (final.PlanUnits, final.TopupUnits).ShouldBe((0L, Units(95)));
+        await app.WaitForLedgerWritesAsync();
         var ledger = await app.LedgerAsync("pia");
         ledger.Sum(e => e.PlanDelta).ShouldBe(-Units(500));
         ledger.Sum(e => e.TopupDelta).ShouldBe(Units(95));
@@ -168,6 +171,7 @@ public sealed class CreditStoreTests(PlatformFixture platform)
         lateOverdrawing.ShouldBe(new SettleResult(SettleStatus.Late, Units(10), 0));
         (await credits.GetBalanceAsync("oscar")).TotalUnits.ShouldBe(0);
         await credits.SettleAsync(drain, Units(460));
+        await app.WaitForLedgerWritesAsync();
         var ledger = await app.LedgerAsync("oscar");
         ledger.Sum(e => e.PlanDelta).ShouldBe(-FreeAllocation);
         (await credits.GetBalanceAsync("oscar")).TotalUnits.ShouldBe(0);
@@ -187,6 +191,8 @@ public sealed class CreditStoreTests(PlatformFixture platform)
         var before = await credits.GetBalanceAsync("nina");
         var settlesBeforeTheRebuild = (await credits.ReserveAsync("nina", Units(20))).Reservation!;
         var settlesAfterTheRebuild = (await credits.ReserveAsync("nina", Units(20))).Reservation!;
+        // The settled charges are in the ledger before Redis goes (their pending markers go with it).
+        await app.WaitForLedgerWritesAsync();
 
         await app.DropRedisDataAsync(app.Isolation.KeyPrefix);
         var ledgerOnly = await credits.SettleAsync(settlesBeforeTheRebuild, Units(15));
@@ -200,6 +206,7 @@ public sealed class CreditStoreTests(PlatformFixture platform)
         (rebuilt.PlanUnits + afterLoss.PlanUnits, rebuilt.TopupUnits + afterLoss.TopupUnits).ShouldBe((before.PlanUnits, before.TopupUnits - Units(15)));
         (rebuilt.CycleStart, rebuilt.CycleEnd).ShouldBe((before.CycleStart, before.CycleEnd));
         await credits.SettleAsync(afterLoss, Units(10));
+        await app.WaitForLedgerWritesAsync();
         var ledger = await app.LedgerAsync("nina");
         (FreeAllocation + ledger.Sum(e => e.PlanDelta), ledger.Sum(e => e.TopupDelta)).ShouldBe(((await credits.GetBalanceAsync("nina")).PlanUnits, rebuilt.TopupUnits));
     }
@@ -211,6 +218,7 @@ public sealed class CreditStoreTests(PlatformFixture platform)
         var credits = app.Credits();
         var hold = (await credits.ReserveAsync("lena", Units(50))).Reservation!;
         await credits.SettleAsync(hold, Units(42.5m));
+        await app.WaitForLedgerWritesAsync();
         // What a settle leaves when its ledger write fails: the Redis record and the pending marker, no entry.
         await app.Firestore.DeleteAsync($"users/lena/ledger/{hold.HoldId}");
         await app.Redis.SortedSetAddAsync(CreditKeys.LedgerPending, CreditKeys.HoldMember("lena", hold.HoldId), 0);
@@ -220,6 +228,69 @@ public sealed class CreditStoreTests(PlatformFixture platform)
         var entry = (await app.LedgerAsync("lena")).ShouldHaveSingleItem();
         (entry.Type, entry.PlanDelta, entry.TopupDelta).ShouldBe((LedgerEntryTypes.Charge, -Units(42.5m), 0L));
         (await app.Redis.SortedSetLengthAsync(CreditKeys.LedgerPending)).ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task ARebuildWhileAChargesLedgerEntryIsPendingCountsItExactlyOnce()
+    {
+        var probe = new FirestoreProbe();
+        await using var harness = new InferenceApiApplication(platform, settings: ManualReaper);
+        await using var app = probe.Attach(harness);
+        var credits = app.Credits();
+        await credits.GrantAsync("gus", CreditBucket.Topup, Units(100), "grant-gus", "test");
+        var big = (await credits.ReserveAsync("gus", Units(550))).Reservation!;
+        probe.Hold();
+
+        // The ledger writer is stuck: the charge is settled in Redis, pending, not in the ledger.
+        (await credits.SettleAsync(big, Units(520))).ShouldBe(new SettleResult(SettleStatus.Settled, Units(500), Units(20)));
+        await probe.BatchWriteArrived.WaitAsync(TimeSpan.FromSeconds(10));
+        var outstanding = (await credits.ReserveAsync("gus", Units(30))).Reservation!;
+        var whilePending = await credits.RefreshAsync("gus");
+        await credits.RebuildAsync("gus", replace: true);
+        var rebuiltWhilePending = await credits.GetBalanceAsync("gus");
+        (await app.LedgerAsync("gus")).Count.ShouldBe(1, "only the grant");
+
+        probe.Release();
+        await app.WaitForLedgerWritesAsync();
+        var afterWrite = await credits.RefreshAsync("gus");
+        // Written, its marker not cleared yet: the ledger read has it, so the load must not take it again.
+        await app.Redis().SortedSetAddAsync(CreditKeys.LedgerPending, CreditKeys.HoldMember("gus", big.HoldId), 0);
+        var writtenStillMarked = await credits.RefreshAsync("gus");
+
+        outstanding.TopupUnits.ShouldBe(Units(30));
+        (whilePending.PlanUnits, whilePending.TopupUnits).ShouldBe((0L, Units(50)));
+        rebuiltWhilePending.ShouldBe(whilePending);
+        afterWrite.ShouldBe(whilePending);
+        writtenStillMarked.ShouldBe(whilePending);
+        var charge = (await app.LedgerAsync("gus")).Single(e => e.Type == LedgerEntryTypes.Charge);
+        (charge.PlanDelta, charge.TopupDelta).ShouldBe((-Units(500), -Units(20)));
+    }
+
+    [Fact]
+    public async Task ARebuildCountsAChargeWhoseEntryIsWrittenAndConfirmedWhileItReadsTheLedger()
+    {
+        var probe = new FirestoreProbe();
+        await using var harness = new InferenceApiApplication(platform, settings: ManualReaper);
+        await using var app = probe.Attach(harness);
+        var credits = app.Credits();
+        var hold = (await credits.ReserveAsync("hugo", Units(100))).Reservation!;
+        probe.Hold();
+        await credits.SettleAsync(hold, Units(40));
+        await probe.BatchWriteArrived.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // The rebuild's ledger query runs before the entry is written; its answer arrives after the writer
+        // has written the entry and cleared the pending marker.
+        probe.HoldQueryAnswers();
+        var refreshing = credits.RefreshAsync("hugo");
+        await probe.QueryAnswered.WaitAsync(TimeSpan.FromSeconds(10));
+        probe.Release();
+        await app.WaitForLedgerWritesAsync();
+        probe.ReleaseQueryAnswers();
+        var refreshed = await refreshing;
+
+        refreshed.PlanUnits.ShouldBe(FreeAllocation - Units(40));
+        (await credits.RefreshAsync("hugo")).PlanUnits.ShouldBe(FreeAllocation - Units(40));
+        (await app.LedgerAsync("hugo")).ShouldHaveSingleItem().PlanDelta.ShouldBe(-Units(40));
     }
 
     [Fact]
@@ -242,6 +313,7 @@ public sealed class CreditStoreTests(PlatformFixture platform)
         await credits.SettleAsync(inMarch, Units(5));
         var oldCycleSettle = await credits.SettleAsync(straddling, Units(20));
         var march = await credits.GetBalanceAsync("tara");
+        await app.WaitForLedgerWritesAsync();
         await app.DropRedisDataAsync(harness.Isolation.KeyPrefix);
         var rebuilt = await credits.GetBalanceAsync("tara");
 

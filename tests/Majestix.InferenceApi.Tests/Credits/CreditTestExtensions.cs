@@ -12,6 +12,37 @@ internal static class CreditTestExtensions
 
     public static CreditReaper Reaper(this WebApplicationFactory<Program> app) => app.Services.GetRequiredService<CreditReaper>();
 
+    public static IDatabase Redis(this WebApplicationFactory<Program> app) => app.Services.GetRequiredService<IDatabase>();
+
+    /// <summary>
+    /// Waits until every settled charge's ledger entry is written by the background writer (the pending set
+    /// is empty: a member leaves it only once its entry is confirmed in the ledger).
+    /// </summary>
+    public static async Task WaitForLedgerWritesAsync(this WebApplicationFactory<Program> app, int stillPending = 0)
+    {
+        var redis = app.Services.GetRequiredService<IDatabase>();
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(20);
+        while (await redis.SortedSetLengthAsync(CreditKeys.LedgerPending) > stillPending)
+        {
+            if (DateTimeOffset.UtcNow > deadline)
+            {
+                throw new TimeoutException($"The ledger writer left {await redis.SortedSetLengthAsync(CreditKeys.LedgerPending)} entries pending.");
+            }
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>Makes every ledger entry still pending due for the reaper's re-drive, as if its grace had passed.</summary>
+    public static async Task AgePendingLedgerEntriesAsync(this WebApplicationFactory<Program> app)
+    {
+        var redis = app.Services.GetRequiredService<IDatabase>();
+        var due = DateTimeOffset.UtcNow.AddMinutes(-1).ToUnixTimeMilliseconds();
+        foreach (var member in await redis.SortedSetRangeByRankAsync(CreditKeys.LedgerPending))
+        {
+            await redis.SortedSetAddAsync(CreditKeys.LedgerPending, member, due);
+        }
+    }
+
     public static long Units(decimal credits) => CreditUnits.FromCredits(credits)!.Value;
 
     public static Task SeedCreditUserAsync(this WebApplicationFactory<Program> app, string userId, string plan, DateTimeOffset signedUp) =>

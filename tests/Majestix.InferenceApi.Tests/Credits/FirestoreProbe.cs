@@ -1,0 +1,113 @@
+using System.Net;
+using System.Text;
+using Majestix.GoogleCloud.Firestore;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Majestix.InferenceApi.Tests.Credits;
+
+/// <summary>
+/// Watches the app's Firestore requests: counts <c>batchWrite</c> requests and the writes they carry, can
+/// hold them at a gate, can hold query answers back, and can make writes fail the way an unavailable
+/// Firestore does.
+/// </summary>
+internal sealed class FirestoreProbe
+{
+    private TaskCompletionSource _gate = Completed();
+    private TaskCompletionSource _arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _queryGate = Completed();
+    private TaskCompletionSource _queryAnswered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _batchWrites;
+    private int _failedWrites;
+
+    public int BatchWrites => Volatile.Read(ref _batchWrites);
+
+    /// <summary>Writes carried by batchWrite requests that were answered UNAVAILABLE.</summary>
+    public int FailedWrites => Volatile.Read(ref _failedWrites);
+
+    /// <summary>While set, batchWrite and commit requests are answered 503 UNAVAILABLE.</summary>
+    public bool Unavailable { get; set; }
+
+    /// <summary>Completes when a batchWrite request has reached the probe (since the last <see cref="Hold"/>).</summary>
+    public Task BatchWriteArrived => _arrived.Task;
+
+    /// <summary>Holds every batchWrite request until <see cref="Release"/>.</summary>
+    public void Hold()
+    {
+        _arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    public void Release() => _gate.TrySetResult();
+
+    /// <summary>Completes when a query has been answered (since the last <see cref="HoldQueryAnswers"/>).</summary>
+    public Task QueryAnswered => _queryAnswered.Task;
+
+    /// <summary>Queries run when sent, but their answers reach the app only after <see cref="ReleaseQueryAnswers"/>.</summary>
+    public void HoldQueryAnswers()
+    {
+        _queryAnswered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _queryGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    public void ReleaseQueryAnswers() => _queryGate.TrySetResult();
+
+    /// <summary>The app with this probe in its Firestore client's pipeline.</summary>
+    public WebApplicationFactory<Program> Attach(InferenceApiApplication app) =>
+        app.WithWebHostBuilder(web => web.ConfigureTestServices(services =>
+            services.AddHttpClient<FirestoreClient>().AddHttpMessageHandler(() => new Handler(this))));
+
+    private static TaskCompletionSource Completed()
+    {
+        var done = new TaskCompletionSource();
+        done.SetResult();
+        return done;
+    }
+
+    private sealed class Handler(FirestoreProbe probe) : DelegatingHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var path = request.RequestUri!.AbsolutePath;
+            if (path.EndsWith(":runQuery", StringComparison.Ordinal))
+            {
+                var answer = await base.SendAsync(request, cancellationToken);
+                await answer.Content.LoadIntoBufferAsync(cancellationToken);
+                probe._queryAnswered.TrySetResult();
+                await probe._queryGate.Task.WaitAsync(cancellationToken);
+                return answer;
+            }
+            var batchWrite = path.EndsWith(":batchWrite", StringComparison.Ordinal);
+            if (batchWrite)
+            {
+                Interlocked.Increment(ref probe._batchWrites);
+                probe._arrived.TrySetResult();
+                await probe._gate.Task.WaitAsync(cancellationToken);
+            }
+            if (probe.Unavailable && (batchWrite || path.EndsWith(":commit", StringComparison.Ordinal)))
+            {
+                if (batchWrite)
+                {
+                    var body = await request.Content!.ReadAsStringAsync(cancellationToken);
+                    Interlocked.Add(ref probe._failedWrites, CountOf(body, "\"currentDocument\""));
+                }
+                return new HttpResponseMessage(HttpStatusCode.ServiceUnavailable)
+                {
+                    Content = new StringContent("""{"error":{"code":503,"message":"test outage","status":"UNAVAILABLE"}}""", Encoding.UTF8, "application/json"),
+                };
+            }
+            return await base.SendAsync(request, cancellationToken);
+        }
+
+        private static int CountOf(string text, string part)
+        {
+            var count = 0;
+            for (var at = text.IndexOf(part, StringComparison.Ordinal); at >= 0; at = text.IndexOf(part, at + part.Length, StringComparison.Ordinal))
+            {
+                count++;
+            }
+            return count;
+        }
+    }
+}
