@@ -46,6 +46,10 @@ public sealed class CreditOptions
     [Range(1, 500)]
     public int LedgerBatchSize { get; set; } = 200;
 
+    /// <summary>How long the first queued entry waits for others to share its Firestore request (0: write at once).</summary>
+    [Range(0, 1_000)]
+    public int LedgerBatchDelayMilliseconds { get; set; } = 50;
+
     public TimeSpan HoldTtl => TimeSpan.FromSeconds(HoldTtlSeconds);
 
     public TimeSpan ReaperInterval => TimeSpan.FromMilliseconds(ReaperIntervalMilliseconds);

@@ -25,6 +25,7 @@ internal sealed class LedgerWriter : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<LedgerWriter> _logger;
     private readonly int _batchSize;
+    private readonly TimeSpan _batchDelay;
     private readonly int _capacity;
     private readonly Channel<QueuedEntry> _queue;
 
@@ -42,6 +43,7 @@ internal sealed class LedgerWriter : BackgroundService
         _time = time;
         _logger = logger;
         _batchSize = options.Value.LedgerBatchSize;
+        _batchDelay = TimeSpan.FromMilliseconds(options.Value.LedgerBatchDelayMilliseconds);
         _capacity = options.Value.LedgerQueueCapacity;
         _queue = Channel.CreateBounded<QueuedEntry>(new BoundedChannelOptions(_capacity) { SingleReader = true });
     }
@@ -74,6 +76,11 @@ internal sealed class LedgerWriter : BackgroundService
         {
             while (!stoppingToken.IsCancellationRequested && await _queue.Reader.WaitToReadAsync(stoppingToken))
             {
+                if (_queue.Reader.Count < _batchSize && _batchDelay > TimeSpan.Zero)
+                {
+                    // Let a batch gather: one Firestore request per entry would cost more than the entries themselves.
+                    await Task.Delay(_batchDelay, stoppingToken);
+                }
                 // The write itself is not cut short by the stop signal: StopAsync waits for it (bounded by the host).
                 if (!await TryWriteAvailableAsync(_abort.Token))
                 {

@@ -193,7 +193,7 @@ internal sealed class BenchStack : IAsyncDisposable
                 Console.WriteLine($"  {header}");
             }
         }
-        Console.WriteLine($"inference-api pid {MajestixProcess.Id}, portkey pid {PortkeyProcess.Id}; request bodies: BenchStack.Body. Ctrl-C stops everything.");
+        Console.WriteLine($"inference-api pid {MajestixProcess.Id}, portkey pid {PortkeyProcess.Id}; request bodies: BenchStack.Body. Ctrl-C or SIGTERM stops everything.");
         var stopped = new TaskCompletionSource();
         using var onInterrupt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, context =>
         {
