@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -26,55 +27,109 @@ public sealed class CloudLoggingFormatter(string? traceProjectId) : ITextFormatt
 
     private readonly string? _tracePrefix = string.IsNullOrWhiteSpace(traceProjectId) ? null : $"projects/{traceProjectId}/traces/";
 
+    // A request writes at least one line: the buffers are kept per thread instead of allocated per line.
+    [ThreadStatic]
+    private static LineBuffers? t_buffers;
+
     public void Format(LogEvent logEvent, TextWriter output)
     {
         ArgumentNullException.ThrowIfNull(logEvent);
         ArgumentNullException.ThrowIfNull(output);
 
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(512);
-        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        var buffers = t_buffers ??= new LineBuffers();
+        var writer = buffers.StartLine();
+        writer.WriteStartObject();
+        writer.WriteString("severity", Severity(logEvent.Level));
+        writer.WriteString("message", buffers.RenderMessage(logEvent));
+        Span<char> time = stackalloc char[32];
+        logEvent.Timestamp.UtcDateTime.TryFormat(time, out var timeLength, "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        writer.WriteString("time", time[..timeLength]);
+
+        WriteTrace(writer, logEvent);
+
+        foreach (var (name, value) in logEvent.Properties)
         {
-            writer.WriteStartObject();
-            writer.WriteString("severity", Severity(logEvent.Level));
-            writer.WriteString("message", RenderMessage(logEvent));
-            writer.WriteString("time", logEvent.Timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", System.Globalization.CultureInfo.InvariantCulture));
-
-            WriteTrace(writer, logEvent);
-
-            foreach (var (name, value) in logEvent.Properties)
+            // RequestId/ConnectionId come from Kestrel's scope and are superseded by request_id.
+            if (name is "TraceId" or "SpanId" or "RequestId" or "ConnectionId")
             {
-                // RequestId/ConnectionId come from Kestrel's scope and are superseded by request_id.
-                if (name is "TraceId" or "SpanId" or "RequestId" or "ConnectionId")
-                {
-                    continue;
-                }
-                writer.WritePropertyName(name);
-                WriteValue(writer, value);
+                continue;
             }
+            writer.WritePropertyName(name);
+            WriteValue(writer, value);
+        }
 
-            if (logEvent.Exception is { } exception)
-            {
-                // Type and message only: stack traces and inner payloads can carry secrets and PII.
-                writer.WriteStartObject("error");
-                writer.WriteString("type", exception.GetType().FullName);
-                writer.WriteString("message", exception.Message);
-                writer.WriteEndObject();
-            }
-
+        if (logEvent.Exception is { } exception)
+        {
+            // Type and message only: stack traces and inner payloads can carry secrets and PII.
+            writer.WriteStartObject("error");
+            writer.WriteString("type", exception.GetType().FullName);
+            writer.WriteString("message", exception.Message);
             writer.WriteEndObject();
         }
 
-        output.Write(System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan));
-        output.Write('\n');
+        writer.WriteEndObject();
+        buffers.EndLine(output);
     }
 
     private static readonly MessageTemplateTextFormatter MessageFormatter = new("{Message:lj}", System.Globalization.CultureInfo.InvariantCulture);
 
-    private static string RenderMessage(LogEvent logEvent)
+    // Kept for the life of its thread; it holds memory only, nothing to release.
+#pragma warning disable CA1001
+    private sealed class LineBuffers
+#pragma warning restore CA1001
     {
-        using var writer = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
-        MessageFormatter.Format(logEvent, writer);
-        return writer.ToString();
+        // A rare huge line must not pin its buffers to the thread for good.
+        private const int KeptCapacity = 64 * 1024;
+        private readonly StringWriter _message = new(System.Globalization.CultureInfo.InvariantCulture);
+        private ArrayBufferWriter<byte> _bytes = new(1024);
+        private char[] _chars = new char[1024];
+        private Utf8JsonWriter? _writer;
+
+        public Utf8JsonWriter StartLine()
+        {
+            _bytes.ResetWrittenCount();
+            if (_writer is null)
+            {
+                _writer = new Utf8JsonWriter(_bytes, WriterOptions);
+            }
+            else
+            {
+                _writer.Reset(_bytes);
+            }
+            return _writer;
+        }
+
+        public string RenderMessage(LogEvent logEvent)
+        {
+            var text = _message.GetStringBuilder().Clear();
+            MessageFormatter.Format(logEvent, _message);
+            var rendered = text.ToString();
+            if (text.Capacity > KeptCapacity)
+            {
+                text.Clear().Capacity = 256;
+            }
+            return rendered;
+        }
+
+        public void EndLine(TextWriter output)
+        {
+            _writer!.Flush();
+            var utf8 = _bytes.WrittenSpan;
+            var needed = System.Text.Encoding.UTF8.GetMaxCharCount(utf8.Length) + 1;
+            if (_chars.Length < needed)
+            {
+                _chars = new char[Math.Max(needed, _chars.Length * 2)];
+            }
+            var length = System.Text.Encoding.UTF8.GetChars(utf8, _chars);
+            _chars[length] = '\n';
+            output.Write(_chars, 0, length + 1);
+            if (_bytes.Capacity > KeptCapacity)
+            {
+                _bytes = new ArrayBufferWriter<byte>(1024);
+                _writer = null;
+                _chars = new char[1024];
+            }
+        }
     }
 
     private void WriteTrace(Utf8JsonWriter writer, LogEvent logEvent)

@@ -93,6 +93,24 @@ public sealed class CloudLoggingFormatterTests
         text.ShouldEndWith("\n");
     }
 
+    [Fact]
+    public void LinesFormattedOneAfterAnotherOnAThreadCarryNothingOver()
+    {
+        var formatter = new CloudLoggingFormatter(null);
+        var huge = new string('x', 200_000) + " ünïcode";
+
+        var first = FormatText(formatter, Event(LogEventLevel.Warning, huge));
+        var second = FormatText(formatter, Event(LogEventLevel.Information, "short"));
+        var third = FormatText(formatter, Event(LogEventLevel.Information, "ok"));
+
+        first.ShouldEndWith("\n");
+        JsonDocument.Parse(first).RootElement.GetProperty("message").GetString().ShouldBe(huge);
+        second.Count(c => c == '\n').ShouldBe(1);
+        JsonDocument.Parse(second).RootElement.GetProperty("message").GetString().ShouldBe("short");
+        JsonDocument.Parse(third).RootElement.GetProperty("severity").GetString().ShouldBe("INFO");
+        third.Length.ShouldBeLessThan(second.Length + 10);
+    }
+
     private static LogEvent Event(LogEventLevel level, string template, params (string Name, LogEventPropertyValue Value)[] properties) =>
         new(DateTimeOffset.UtcNow, level, null, Parser.Parse(template), properties.Select(p => new LogEventProperty(p.Name, p.Value)));
 
