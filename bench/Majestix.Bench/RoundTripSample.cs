@@ -7,6 +7,13 @@ internal sealed record RoundTripSample(bool Stream, int Requests, IReadOnlyDicti
 {
     public double PerRequest => Commands.Values.Sum() / (double)Requests;
 
+    /// <summary>
+    /// Scripts per request. inference-api awaits each of its scripts on the request path (gate, reserve,
+    /// settle) and sends nothing else there; its other commands are background work confirming many
+    /// requests at once (the ledger writer's ZREM/UNLINK, the reaper's scans).
+    /// </summary>
+    public double ScriptsPerRequest => (Commands.GetValueOrDefault("evalsha") + Commands.GetValueOrDefault("eval")) / (double)Requests;
+
     public static async Task<RoundTripSample> MeasureAsync(BenchStack stack, bool stream, int requests)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
