@@ -5,15 +5,21 @@ using Microsoft.Extensions.Options;
 namespace Majestix.InferenceApi.Inference;
 
 /// <summary>
-/// Server-sent events as the clients read them: <c>data: {json}\n\n</c> frames, flushed one by one,
-/// and a comment line whenever nothing else was sent for a while (clients abort after 60 s of silence).
+/// Server-sent events as the clients read them: <c>data: {json}\n\n</c> frames, and a comment line
+/// whenever nothing else was sent for a while (clients abort after 60 s of silence). Frames are written
+/// straight into the response pipe and flushed whenever the stream is about to wait for the provider:
+/// a burst the provider sent at once leaves in one write, and nothing ever sits in the buffer while
+/// the gateway waits.
 /// </summary>
 internal sealed class EventStream(HttpResponse response)
 {
+    // A provider that never pauses must not grow the buffer without bound.
+    private const int MaxUnflushedBytes = 16 * 1024;
+
     private readonly TimeSpan _keepAliveInterval = TimeSpan.FromSeconds(
         response.HttpContext.RequestServices.GetRequiredService<IOptions<StreamingOptions>>().Value.KeepAliveSeconds);
     private static readonly byte[] KeepAliveFrame = ": keep-alive\n\n"u8.ToArray();
-    private readonly ArrayBufferWriter<byte> _buffer = new(1024);
+    private long _unflushed;
 
     public async Task StartAsync()
     {
@@ -24,25 +30,38 @@ internal sealed class EventStream(HttpResponse response)
         await response.StartAsync();
     }
 
-    public async Task WriteAsync(Action<Utf8JsonWriter> writeObject, CancellationToken cancellationToken)
+    /// <summary>Writes one frame into the response; it leaves with the next flush (see the class summary).</summary>
+    public Task WriteAsync(Action<Utf8JsonWriter> writeObject, CancellationToken cancellationToken)
     {
-        _buffer.ResetWrittenCount();
-        _buffer.Write("data: "u8);
-        using (var writer = new Utf8JsonWriter(_buffer))
+        var pipe = response.BodyWriter;
+        pipe.Write("data: "u8);
+        using (var writer = new Utf8JsonWriter(pipe))
         {
             writer.WriteStartObject();
             writeObject(writer);
             writer.WriteEndObject();
+            writer.Flush();
+            _unflushed += writer.BytesCommitted + 8;
         }
-        _buffer.Write("\n\n"u8);
-        await response.Body.WriteAsync(_buffer.WrittenMemory, cancellationToken);
-        await response.Body.FlushAsync(cancellationToken);
+        pipe.Write("\n\n"u8);
+        return _unflushed > MaxUnflushedBytes ? FlushAsync(cancellationToken) : Task.CompletedTask;
     }
 
     public async Task KeepAliveAsync(CancellationToken cancellationToken)
     {
-        await response.Body.WriteAsync(KeepAliveFrame, cancellationToken);
-        await response.Body.FlushAsync(cancellationToken);
+        response.BodyWriter.Write(KeepAliveFrame);
+        await FlushAsync(cancellationToken);
+    }
+
+    /// <summary>Sends what was written; a client that has gone surfaces here as an <see cref="IOException"/>.</summary>
+    public async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        _unflushed = 0;
+        var flushed = await response.BodyWriter.FlushAsync(cancellationToken);
+        if (flushed.IsCompleted || flushed.IsCanceled)
+        {
+            throw new IOException("The client closed the connection.");
+        }
     }
 
     /// <summary>
@@ -61,7 +80,9 @@ internal sealed class EventStream(HttpResponse response)
             }
             else
             {
-                // Only a read that is actually waiting gets a timer; buffered events pass straight through.
+                // About to wait for the provider: what was written goes out now. Only a read that is
+                // actually waiting gets a timer; buffered events pass straight through.
+                await FlushAsync(cancellationToken);
                 using var quiet = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 var pending = next.AsTask();
                 while (await Task.WhenAny(pending, Task.Delay(_keepAliveInterval, quiet.Token)) != pending)
@@ -73,6 +94,7 @@ internal sealed class EventStream(HttpResponse response)
             }
             if (!moved)
             {
+                await FlushAsync(cancellationToken);
                 yield break;
             }
             yield return source.Current;
