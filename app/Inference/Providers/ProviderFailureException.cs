@@ -1,4 +1,3 @@
-using System.ClientModel;
 using System.Net.Sockets;
 using Anthropic.Exceptions;
 
@@ -67,8 +66,6 @@ public sealed class ProviderFailureException(ProviderFailureKind kind, string pr
     {
         ProviderFailureException failure => failure,
         _ when timedOut => new(ProviderFailureKind.Timeout, provider, null, exception),
-        ClientResultException { Status: > 0 } result => FromStatus(result.Status, provider, exception),
-        ClientResultException result when result.InnerException is { } inner => From(inner, provider, timedOut),
         AnthropicApiException api => FromStatus((int)api.StatusCode, provider, exception),
         // Errors sent inside an SSE stream (Anthropic `event: error`).
         AnthropicSseException sse when sse.Type?.Raw() == "overloaded_error" => new(ProviderFailureKind.Overloaded, provider, null, exception),

@@ -1,5 +1,3 @@
-using System.ClientModel;
-using System.ClientModel.Primitives;
 using Majestix.GoogleCloud;
 using Majestix.InferenceApi.Inference.Catalog;
 using Majestix.InferenceApi.Inference.Providers.Anthropic;
@@ -46,9 +44,9 @@ internal static class ProvidersSetup
             return new ModelProviders(new Dictionary<ModelProvider, IModelProvider>
             {
                 [ModelProvider.OpenAI] = new OpenAICompatibleProvider(OpenAICompatibleDialect.OpenAI, openAI.BaseUri,
-                    ApiKeyAuthenticationPolicy.CreateBearerAuthorizationPolicy(new ApiKeyCredential(openAI.ApiKey)), http.CreateClient("openai"), openAI.RequestTimeout),
+                    FixedToken(openAI.ApiKey), http.CreateClient("openai"), openAI.RequestTimeout),
                 [ModelProvider.OpenRouter] = new OpenAICompatibleProvider(OpenAICompatibleDialect.OpenRouter, openRouter.BaseUri,
-                    ApiKeyAuthenticationPolicy.CreateBearerAuthorizationPolicy(new ApiKeyCredential(openRouter.ApiKey)), http.CreateClient("openrouter"), openRouter.RequestTimeout),
+                    FixedToken(openRouter.ApiKey), http.CreateClient("openrouter"), openRouter.RequestTimeout),
                 [ModelProvider.Vertex] = new OpenAICompatibleProvider(OpenAICompatibleDialect.Vertex, vertex.OpenAICompatibleEndpoint,
                     VertexAuthentication(vertex, provider), http.CreateClient("vertex"), vertex.RequestTimeout),
                 [ModelProvider.Anthropic] = new AnthropicProvider(anthropic, http.CreateClient("anthropic")),
@@ -60,10 +58,20 @@ internal static class ProvidersSetup
         return builder;
     }
 
-    private static AuthenticationPolicy VertexAuthentication(VertexProviderOptions vertex, IServiceProvider provider) =>
+    /// <summary>
+    /// Vertex AI takes a Google access token instead of an API key. The token source caches and refreshes
+    /// it, so asking on every request is a cache hit until the token nears expiry.
+    /// </summary>
+    private static Func<CancellationToken, Task<string>> VertexAuthentication(VertexProviderOptions vertex, IServiceProvider provider) =>
         vertex.StaticAccessToken is { Length: > 0 } token
-            ? ApiKeyAuthenticationPolicy.CreateBearerAuthorizationPolicy(new ApiKeyCredential(token))
-            : new GoogleBearerPolicy(provider.GetRequiredService<IGoogleAccessTokenSource>());
+            ? FixedToken(token)
+            : provider.GetRequiredService<IGoogleAccessTokenSource>().GetAccessTokenAsync;
+
+    private static Func<CancellationToken, Task<string>> FixedToken(string token)
+    {
+        var completed = Task.FromResult(token);
+        return _ => completed;
+    }
 
     private static OptionsBuilder<TOptions> AddEndpoint<TOptions, TValidator>(IServiceCollection services, string section)
         where TOptions : ProviderEndpointOptions
@@ -78,7 +86,7 @@ internal static class ProvidersSetup
     }
 
     /// <summary>
-    /// One client per provider. The SDK clients live for the process, so connections are recycled by
+    /// One client per provider. The providers live for the process, so connections are recycled by
     /// the handler's pooled-connection lifetime (DNS changes) instead of by the factory's handler rotation.
     /// No resilience handler: a retry here would multiply billable upstream calls behind the fallback.
     /// </summary>

@@ -1,19 +1,28 @@
-using System.ClientModel.Primitives;
-using OpenAI.Chat;
+using System.Text.Json;
 
 namespace Majestix.InferenceApi.Inference.Providers.OpenAiCompatible;
 
 /// <summary>What differs between servers that speak Chat Completions: their name and how thinking is asked for.</summary>
-internal sealed record OpenAICompatibleDialect(string Name, Action<ChatCompletionOptions>? RequestThinking)
+internal sealed record OpenAICompatibleDialect(string Name, Action<Utf8JsonWriter>? WriteThinkingRequest)
 {
     // OpenAI's own models reason without exposing it through Chat Completions: nothing to ask for.
     public static readonly OpenAICompatibleDialect OpenAI = new("openai", null);
 
-#pragma warning disable SCME0001 // JsonPatch: the only way the SDK sends fields it does not model.
-    public static readonly OpenAICompatibleDialect OpenRouter = new("openrouter",
-        options => options.Patch.Set("$.reasoning"u8, BinaryData.FromString("""{"enabled":true}""")));
+    public static readonly OpenAICompatibleDialect OpenRouter = new("openrouter", json =>
+    {
+        json.WriteStartObject("reasoning"u8);
+        json.WriteBoolean("enabled"u8, true);
+        json.WriteEndObject();
+    });
 
-    public static readonly OpenAICompatibleDialect Vertex = new("vertex",
-        options => options.Patch.Set("$.extra_body"u8, BinaryData.FromString("""{"google":{"thinking_config":{"include_thoughts":true}}}""")));
-#pragma warning restore SCME0001
+    public static readonly OpenAICompatibleDialect Vertex = new("vertex", json =>
+    {
+        json.WriteStartObject("extra_body"u8);
+        json.WriteStartObject("google"u8);
+        json.WriteStartObject("thinking_config"u8);
+        json.WriteBoolean("include_thoughts"u8, true);
+        json.WriteEndObject();
+        json.WriteEndObject();
+        json.WriteEndObject();
+    });
 }
