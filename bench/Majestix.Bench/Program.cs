@@ -17,6 +17,7 @@ if (settings.ServeOnly)
 }
 using var redis = await ConnectionMultiplexer.ConnectAsync($"{stack.Redis.ConnectionString},allowAdmin=true");
 
+var background = await BackgroundWork.StartCountingAsync(stack.PubSubHost, BenchStack.ProjectId);
 var check = await TargetCheck.RunAsync(stack, redis);
 var runs = await LoadRuns.RunAsync(stack, new RedisCommandStats(redis));
 
@@ -27,8 +28,10 @@ BenchStack.Log($"timing the first byte of {settings.FirstByteSamples} streams pe
 using var probe = new FirstByteProbe();
 var firstBytes = await probe.MeasureAsync(stack.Targets, settings.FirstByteSamples);
 
+BenchStack.Log("waiting for the ledger writes and counting the usage events Pub/Sub received");
+var backgroundResult = await background.DrainAsync(redis);
 var billing = await check.BillingAfterAsync(redis, runs.MajestixRequestsServed + settings.FirstByteSamples + 20 + 200 + 1);
-var report = new BenchReport(settings, stack, runs, roundTrips, firstBytes, billing,
+var report = new BenchReport(settings, stack, runs, roundTrips, firstBytes, billing, backgroundResult,
     PeakRssMegabytes: ProcessStats.PeakRssMegabytes(stack.MajestixProcess.Id),
     PortkeyPeakRssMegabytes: ProcessStats.PeakRssMegabytes(stack.PortkeyProcess.Id));
 await report.WriteAsync();

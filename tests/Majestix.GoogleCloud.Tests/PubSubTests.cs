@@ -161,6 +161,8 @@ public sealed class PubSubTests(PubSubEmulatorFixture emulator)
             {
                 o.MaxBufferedMessages = Capacity;
                 o.MaxBatchMessages = 1;
+                // One publish in flight, held at the gate: everything else stays in the buffer.
+                o.MaxConcurrentPublishes = 1;
                 o.MessagesDropped = drops.Enqueue;
             },
             () => gate);
@@ -181,6 +183,40 @@ public sealed class PubSubTests(PubSubEmulatorFixture emulator)
         var received = await context.PullAndAcknowledgeAsync(Capacity + 1, PullTimeout);
         received.Select(m => m.GetDataAsString()).Order().ShouldBe(
             new[] { "in flight" }.Concat(Enumerable.Range(0, Capacity).Select(i => $"queued {i}")).Order());
+    }
+
+    [Fact]
+    public async Task PublishesOverlapUpToTheLimitWhileOneOrderingKeysBatchesGoOneAtATime()
+    {
+        var slow = new SlowPublishHandler(TimeSpan.FromMilliseconds(150));
+        await using var context = await PubSubTestContext.CreateAsync(
+            emulator,
+            o =>
+            {
+                o.MaxBatchMessages = 1;
+                o.MaxConcurrentPublishes = 3;
+            },
+            () => slow);
+
+        for (var i = 0; i < 12; i++)
+        {
+            context.Publisher.TryPublish(context.TopicId, PubSubMessage.FromString($"free {i}")).ShouldBeTrue();
+        }
+        await context.Publisher.FlushAsync();
+        var overlapping = slow.MostInFlight;
+        slow.Reset();
+        for (var i = 0; i < 6; i++)
+        {
+            context.Publisher.TryPublish(context.TopicId, PubSubMessage.FromString($"keyed {i}") with { OrderingKey = "one-key" }).ShouldBeTrue();
+        }
+        await context.Publisher.FlushAsync();
+
+        overlapping.ShouldBe(3);
+        slow.MostInFlight.ShouldBe(1);
+        slow.KeyedBodies.ShouldBe(Enumerable.Range(0, 6).Select(i => $"keyed {i}"));
+        var received = await context.PullAndAcknowledgeAsync(18, PullTimeout);
+        received.Count.ShouldBe(18);
+        context.Publisher.DroppedCount.ShouldBe(0);
     }
 
     [Fact]

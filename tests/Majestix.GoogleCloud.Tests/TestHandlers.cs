@@ -75,6 +75,49 @@ internal sealed class GatedPublishHandler : DelegatingHandler
     }
 }
 
+/// <summary>Delays every publish and records how many were in flight at once, and the keyed messages' order.</summary>
+internal sealed class SlowPublishHandler(TimeSpan delay) : DelegatingHandler
+{
+    private int _inFlight;
+    private int _mostInFlight;
+
+    public int MostInFlight => Volatile.Read(ref _mostInFlight);
+
+    public ConcurrentQueue<string> KeyedBodies { get; } = new();
+
+    public void Reset() => Volatile.Write(ref _mostInFlight, 0);
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        if (!request.RequestUri!.AbsolutePath.EndsWith(":publish", StringComparison.Ordinal))
+        {
+            return await base.SendAsync(request, cancellationToken);
+        }
+        var now = Interlocked.Increment(ref _inFlight);
+        int seen;
+        while (now > (seen = Volatile.Read(ref _mostInFlight)) && Interlocked.CompareExchange(ref _mostInFlight, now, seen) != seen)
+        {
+        }
+        try
+        {
+            using var body = System.Text.Json.JsonDocument.Parse(await request.Content!.ReadAsStringAsync(cancellationToken));
+            foreach (var message in body.RootElement.GetProperty("messages").EnumerateArray())
+            {
+                if (message.TryGetProperty("orderingKey", out _))
+                {
+                    KeyedBodies.Enqueue(Encoding.UTF8.GetString(Convert.FromBase64String(message.GetProperty("data").GetString()!)));
+                }
+            }
+            await Task.Delay(delay, cancellationToken);
+            return await base.SendAsync(request, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+}
+
 /// <summary>A token source that hands out a fixed token and counts calls.</summary>
 internal sealed class FixedTokenSource(string token) : IGoogleAccessTokenSource
 {

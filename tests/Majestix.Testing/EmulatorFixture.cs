@@ -34,6 +34,12 @@ public abstract class EmulatorFixture : IAsyncLifetime
     /// <summary>The arguments for listening on <paramref name="port"/>.</summary>
     protected abstract IEnumerable<string> Arguments(int port);
 
+    /// <summary>
+    /// Runs the emulator at the lowest CPU priority (<c>nice -n 19</c>), so it only gets what the
+    /// processes it stands beside leave over. Set before <see cref="InitializeAsync"/>.
+    /// </summary>
+    public bool LowestPriority { get; init; }
+
     /// <inheritdoc />
     public async Task InitializeAsync()
     {
@@ -44,7 +50,9 @@ public abstract class EmulatorFixture : IAsyncLifetime
 
         Port = FreePort.Next();
         Http.BaseAddress = BaseAddress;
-        _process = ExternalProcess.Start(ExecutablePath, Arguments(Port), DisplayName);
+        _process = LowestPriority
+            ? ExternalProcess.Start("nice", ["-n", "19", ExecutablePath, .. Arguments(Port)], DisplayName)
+            : ExternalProcess.Start(ExecutablePath, Arguments(Port), DisplayName);
         await _process.WaitUntilReadyAsync(
                 async cancellationToken =>
                 {

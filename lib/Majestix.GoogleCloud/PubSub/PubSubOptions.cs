@@ -32,6 +32,9 @@ public sealed class PubSubOptions
     /// <summary>A batch is sent at the latest this long after its first message was queued.</summary>
     public TimeSpan MaxBatchDelay { get; set; } = TimeSpan.FromMilliseconds(10);
 
+    /// <summary>Publish requests in flight at once (batches with an ordering key go one at a time).</summary>
+    public int MaxConcurrentPublishes { get; set; } = 8;
+
     /// <summary>Messages waiting to be batched beyond this count are dropped (and reported), never blocking callers.</summary>
     public int MaxBufferedMessages { get; set; } = 10_000;
 
@@ -75,6 +78,7 @@ internal sealed class PubSubOptionsValidator : IValidateOptions<PubSubOptions>
         Require(options.MaxBatchMessages is >= 1 and <= PubSubOptions.MaxMessagesPerRequest, $"{nameof(PubSubOptions.MaxBatchMessages)} must be 1–{PubSubOptions.MaxMessagesPerRequest}.");
         Require(options.MaxBatchBytes is >= 1 and <= PubSubOptions.MaxBytesPerRequest, $"{nameof(PubSubOptions.MaxBatchBytes)} must be 1–{PubSubOptions.MaxBytesPerRequest}.");
         Require(options.MaxBatchDelay >= TimeSpan.Zero, $"{nameof(PubSubOptions.MaxBatchDelay)} must not be negative.");
+        Require(options.MaxConcurrentPublishes is >= 1 and <= 64, $"{nameof(PubSubOptions.MaxConcurrentPublishes)} must be 1–64.");
         Require(options.MaxBufferedMessages >= 1, $"{nameof(PubSubOptions.MaxBufferedMessages)} must be at least 1.");
         Require(options.MaxPublishAttempts >= 1, $"{nameof(PubSubOptions.MaxPublishAttempts)} must be at least 1.");
         Require(options.ShutdownTimeout > TimeSpan.Zero, $"{nameof(PubSubOptions.ShutdownTimeout)} must be positive.");

@@ -1,0 +1,73 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
+using StackExchange.Redis;
+
+namespace Majestix.Bench;
+
+/// <summary>What the timed runs left to background work, and whether it all got done.</summary>
+internal sealed record BackgroundWorkResult(TimeSpan LedgerDrain, long LedgerEntriesPending, long UsageEvents);
+
+/// <summary>
+/// Ledger entries and usage events leave the request path, so a fast request could hide work that
+/// never happens. After the runs this waits for the ledger's pending set to empty (entries written
+/// to Firestore) and counts the usage events Pub/Sub received, on a subscription made before the
+/// first request.
+/// </summary>
+internal sealed class BackgroundWork(HttpClient pubsub, string subscriptionPath)
+{
+    private static readonly TimeSpan MaxWait = TimeSpan.FromMinutes(3);
+
+    public static async Task<BackgroundWork> StartCountingAsync(string pubsubHost, string projectId)
+    {
+        var http = new HttpClient { BaseAddress = new Uri($"http://{pubsubHost}/"), Timeout = TimeSpan.FromSeconds(60) };
+        var subscription = $"v1/projects/{projectId}/subscriptions/bench-usage-count";
+        using var created = await http.PutAsJsonAsync(subscription, new Dictionary<string, object>
+        {
+            ["topic"] = $"projects/{projectId}/topics/usage-events",
+            // Counted without acking: no message may come back while the count runs.
+            ["ackDeadlineSeconds"] = 600,
+        });
+        if (!created.IsSuccessStatusCode)
+        {
+            http.Dispose();
+            throw new InvalidOperationException($"Could not subscribe to usage events: {(int)created.StatusCode} {await created.Content.ReadAsStringAsync()}");
+        }
+        return new BackgroundWork(http, subscription);
+    }
+
+    public async Task<BackgroundWorkResult> DrainAsync(IConnectionMultiplexer redis)
+    {
+        var clock = Stopwatch.StartNew();
+        var pending = await redis.GetDatabase().SortedSetLengthAsync("credits:ledger:pending");
+        while (pending > 0 && clock.Elapsed < MaxWait)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            pending = await redis.GetDatabase().SortedSetLengthAsync("credits:ledger:pending");
+        }
+        var ledgerDrain = clock.Elapsed;
+
+        long events = 0;
+        var emptyPulls = 0;
+        while (emptyPulls < 3 && clock.Elapsed < 2 * MaxWait)
+        {
+            using var pulled = await pubsub.PostAsJsonAsync($"{subscriptionPath}:pull", new Dictionary<string, object> { ["maxMessages"] = 1000, ["returnImmediately"] = true });
+            pulled.EnsureSuccessStatusCode();
+            using var body = JsonDocument.Parse(await pulled.Content.ReadAsStreamAsync());
+            var received = body.RootElement.TryGetProperty("receivedMessages", out var messages) ? messages.GetArrayLength() : 0;
+            events += received;
+            if (received == 0)
+            {
+                // The publisher may still be flushing its last batches.
+                emptyPulls++;
+                await Task.Delay(TimeSpan.FromSeconds(1));
+            }
+            else
+            {
+                emptyPulls = 0;
+            }
+        }
+        pubsub.Dispose();
+        return new BackgroundWorkResult(ledgerDrain, pending, events);
+    }
+}
