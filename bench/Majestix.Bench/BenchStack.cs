@@ -48,10 +48,11 @@ internal sealed class BenchStack : IAsyncDisposable
     public static async Task<BenchStack> StartAsync(BenchSettings settings)
     {
         var redis = new RedisServerFixture();
-        // The emulators stand in for managed services that run on Google's machines, not beside the
-        // gateway: lowest priority, so their (large) CPU cost per write does not slow the mock and Redis.
+        // Firestore stands in for a managed service on Google's machines: lowest priority, so its large CPU
+        // cost per write does not slow the mock and Redis; ledger writes it cannot take wait durably in
+        // Redis. Pub/Sub keeps normal priority: usage events it cannot take are dropped, not deferred.
         var firestore = new FirestoreEmulatorFixture { LowestPriority = true };
-        var pubsub = new PubSubEmulatorFixture { LowestPriority = true };
+        var pubsub = new PubSubEmulatorFixture();
         var started = new List<IDisposable>();
         try
         {
