@@ -113,10 +113,15 @@ internal sealed class BenchReport(
         md.AppendLine(Invariant, $"Every request inference-api served was charged: {billing.RequestsServed:N0} served (wrk's counts plus the probes), {billing.RequestsBilled:N0} billed ({billing.SpentUnits:N0} micro-credits at {billing.ChargePerRequestUnits:N0} each). A run that ends with requests in flight bills them although wrk does not count them, so billed may exceed served by at most the connections of each run.").AppendLine();
 
         var expectedEvents = (long)Math.Round(billing.RequestsBilled) + 2;
-        md.AppendLine(Invariant, $"Background work, checked after the runs: {(background.LedgerEntriesPending == 0 ? $"every ledger entry reached Firestore, the last {background.LedgerDrain.TotalSeconds:F0} s after the last request" : $"**{background.LedgerEntriesPending:N0} ledger entries were still pending** {background.LedgerDrain.TotalSeconds:F0} s after the last request")} (entries the writer's queue could not take wait in Redis's durable pending set until the reaper writes them). " +
-            (background.UsageEvents >= expectedEvents
-                ? $"Pub/Sub received a usage event for every call ({background.UsageEvents:N0} for {expectedEvents:N0} billed calls, the check's two uncounted calls included)."
-                : $"**Pub/Sub received {background.UsageEvents:N0} usage events for {expectedEvents:N0} billed calls**: the publisher dropped {expectedEvents - background.UsageEvents:N0} ({100.0 * (expectedEvents - background.UsageEvents) / expectedEvents:F1}%) when its bounded buffer filled because the emulator could not keep up; it counts and logs every drop and never blocks a request.")).AppendLine();
+        var ledgerLine = background.LedgerEntriesPending == 0
+            ? string.Create(Invariant, $"every ledger entry reached Firestore, the last {background.LedgerDrain.TotalSeconds:F0} s after the last request")
+            : string.Create(Invariant, $"**{background.LedgerEntriesPending:N0} ledger entries were still pending** {background.LedgerDrain.TotalSeconds:F0} s after the last request");
+        var eventsLine = background.UsageEvents >= expectedEvents
+            ? string.Create(Invariant, $"Pub/Sub received a usage event for every call ({background.UsageEvents:N0} for {expectedEvents:N0} billed calls, the check's two uncounted calls included).")
+            : string.Create(Invariant, $"**Pub/Sub received {background.UsageEvents:N0} usage events for {expectedEvents:N0} billed calls**: the publisher dropped {expectedEvents - background.UsageEvents:N0} ({100.0 * (expectedEvents - background.UsageEvents) / expectedEvents:F1}%) when its bounded buffer filled because the emulator could not keep up; it counts and logs every drop and never blocks a request.");
+        md.Append("Background work, checked after the runs: ").Append(ledgerLine)
+            .Append(" (entries the writer's queue could not take wait in Redis's durable pending set until the reaper writes them). ")
+            .AppendLine(eventsLine).AppendLine();
 
         md.AppendLine("## Setup and how to read it").AppendLine();
         md.AppendLine(Invariant, $"- Machine: {Environment.ProcessorCount} CPUs ({CpuModel()}), {MemoryGigabytes():F0} GiB, Linux {Environment.OSVersion.Version}; .NET {Environment.Version}; Node {NodeVersion()}; wrk 4.1.0 from Debian.");
