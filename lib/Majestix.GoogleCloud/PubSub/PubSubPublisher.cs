@@ -142,8 +142,16 @@ public sealed partial class PubSubPublisher : IHostedService, IAsyncDisposable
         Task<bool>? dataArrived = null;
         while (true)
         {
+            // Messages leave the buffer only while a publish slot is free: one taken out and held for a
+            // slot would let the buffer take one more than its bound.
+            if (_publishSlots.CurrentCount == 0)
+            {
+                await _publishSlots.WaitAsync().ConfigureAwait(false);
+                _publishSlots.Release();
+            }
+
             var wakeUp = Volatile.Read(ref _wakeUp).Task;
-            while (reader.TryRead(out var queued))
+            while (_publishSlots.CurrentCount > 0 && reader.TryRead(out var queued))
             {
                 var key = (queued.TopicId, queued.Message.OrderingKey);
                 if (!pending.TryGetValue(key, out var batch))
