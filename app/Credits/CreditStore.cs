@@ -321,9 +321,11 @@ internal sealed class CreditStore(
             {
                 await ledger.AppendAsync(reservation.UserId, reservation.HoldId, entry, cancellationToken);
             }
+            ForgetUsageReport(reservation.UserId);
             return new SettleResult(SettleStatus.Lost, planCharge, charge - planCharge);
         }
         logger.LogWarning("Settle of hold {HoldId} for user {UserId} found no hold in Redis; the usage is not billed", reservation.HoldId, reservation.UserId);
+        ForgetUsageReport(reservation.UserId);
         return new SettleResult(SettleStatus.Lost, 0, 0);
     }
 
@@ -339,7 +341,24 @@ internal sealed class CreditStore(
             await ledger.AppendAsync(reservation.UserId, reservation.HoldId,
                 new LedgerEntry(LedgerEntryTypes.Charge, -charge, 0, now, cycle.Start, model, requestId, Unenforced: true), cancellationToken);
         }
+        ForgetUsageReport(reservation.UserId);
         return new SettleResult(status, charge, 0);
+    }
+
+    /// <summary>
+    /// Drops the cached usage report without waiting for Redis. The settle script drops it itself; the
+    /// settles that never run the script, grants and refreshes drop it here.
+    /// </summary>
+    public void ForgetUsageReport(string userId)
+    {
+        try
+        {
+            redis.KeyDelete(UsageReports.CacheKey(userId), CommandFlags.FireAndForget);
+        }
+        catch (Exception exception) when (RedisGuard.IsOutage(exception))
+        {
+            // With Redis away there is no cached report to drop.
+        }
     }
 
     /// <summary>

@@ -71,17 +71,7 @@ internal sealed class UsageReports(CreditStore credits, CreditLedger ledger, IDa
     }
 
     /// <summary>Drops the cached report without waiting for Redis: the caller's request is not slowed for it.</summary>
-    public void Forget(string userId)
-    {
-        try
-        {
-            redis.KeyDelete(CacheKey(userId), CommandFlags.FireAndForget);
-        }
-        catch (Exception exception) when (RedisGuard.IsOutage(exception))
-        {
-            // With Redis away there is no cached report to drop.
-        }
-    }
+    public void Forget(string userId) => credits.ForgetUsageReport(userId);
 
     private static decimal Spent(IEnumerable<LedgerEntry> charges) => CreditUnits.ToCredits(-charges.Sum(entry => entry.PlanDelta + entry.TopupDelta));
 }

@@ -89,23 +89,16 @@ internal static class CallResponder
 
     private static async Task RespondAsync(HttpContext context, StartedCall call, ModelCall calls, ResponseShape shape)
     {
-        ModelResponse response;
-        try
+        var (response, charge, failure) = await calls.CollectAsync(call, context);
+        if (failure is not null)
         {
-            response = await call.Run.CollectAsync(context.RequestAborted);
-        }
-        catch (ProviderFailureException exception)
-        {
-            await calls.SettleAsync(call, context, UsageOutcome.ProviderFailed(exception));
-            await ErrorAsync(context, exception.ClientStatusCode, exception.Message);
+            await ErrorAsync(context, failure.ClientStatusCode, failure.Message);
             return;
         }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        if (response is null || charge is null)
         {
-            await calls.SettleAsync(call, context, UsageOutcome.Cancelled);
             return;
         }
-        var charge = await calls.SettleAsync(call, context, response.Failure is { } failed ? UsageOutcome.ProviderFailed(failed) : UsageOutcome.Ok);
         if (response.Failure is not null)
         {
             // Output had started when the provider failed: answer what arrived, flagged, and bill only that.

@@ -112,7 +112,7 @@ internal sealed record CodeRequest(
         Messages = Messages,
         Tools = Tools,
         Temperature = Temperature,
-        MaxTokens = Math.Min(MaxTokens ?? 4096, model.MaxOutputTokens),
+        MaxTokens = ModelRequest.OutputBudget(MaxTokens, model),
         EnableThinking = EnableThinking && model.SupportsThinking,
     };
 

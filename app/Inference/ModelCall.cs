@@ -16,6 +16,12 @@ internal sealed record StartedCall(ModelRun Run, CreditReservation? Reservation,
     public string? AgentTaskId { get; init; }
 }
 
+/// <summary>
+/// A non-streamed call after it was settled: the response and its charge, or the failure that left
+/// nothing to answer with, or neither when the client left first.
+/// </summary>
+internal sealed record CollectedCall(ModelResponse? Response, CallCharge? Charge, ProviderFailureException? Failure);
+
 /// <summary>What the caller is charged once the call is over.</summary>
 internal sealed record CallCharge(ModelEntry Model, Usage Usage, long ChargedUnits)
 {
@@ -28,7 +34,7 @@ internal sealed record CallCharge(ModelEntry Model, Usage Usage, long ChargedUni
 /// goes through here, so no path can skip the reservation.
 /// </summary>
 internal sealed class ModelCall(ModelCatalog catalog, ModelRouter router, FallbackRunner runner, TokenCounter counter, CreditStore credits,
-    UsageReports reports, UsageLog usage, TimeProvider time)
+    UsageLog usage, TimeProvider time)
 {
     // The provider's tokenizer may count the prompt a little higher than o200k does.
     private const double InputEstimateMargin = 1.1;
@@ -72,6 +78,31 @@ internal sealed class ModelCall(ModelCatalog catalog, ModelRouter router, Fallba
     }
 
     /// <summary>
+    /// Reads a non-streamed call to its end and settles it on every way out; endpoints only write the
+    /// answer (the streaming counterpart is <see cref="StreamPump"/>).
+    /// </summary>
+    public async Task<CollectedCall> CollectAsync(StartedCall call, HttpContext context)
+    {
+        ModelResponse response;
+        try
+        {
+            response = await call.Run.CollectAsync(context.RequestAborted);
+        }
+        catch (ProviderFailureException exception)
+        {
+            await SettleAsync(call, context, UsageOutcome.ProviderFailed(exception));
+            return new CollectedCall(null, null, exception);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            await SettleAsync(call, context, UsageOutcome.Cancelled);
+            return new CollectedCall(null, null, null);
+        }
+        var charge = await SettleAsync(call, context, response.Failure is { } failed ? UsageOutcome.ProviderFailed(failed) : UsageOutcome.Ok);
+        return new CollectedCall(response, charge, null);
+    }
+
+    /// <summary>
     /// Charges what the serving model used (provider usage, or counted output when a stream was cut),
     /// never more than was held. Runs even when the client has gone: the tokens were produced.
     /// </summary>
@@ -85,11 +116,6 @@ internal sealed class ModelCall(ModelCatalog catalog, ModelRouter router, Fallba
         {
             var settled = await credits.SettleAsync(call.Reservation, cost, model.Key, context.TraceIdentifier, CancellationToken.None);
             charged = settled.Status == SettleStatus.Unenforced ? cost : settled.ChargedUnits;
-            // The settle script drops the cached report itself; the paths that charge the ledger alone do not run it.
-            if (settled.Status is SettleStatus.Unenforced or SettleStatus.Lost)
-            {
-                reports.Forget(call.Reservation.UserId);
-            }
         }
 
         usage.Record(context, new ModelCallUsage

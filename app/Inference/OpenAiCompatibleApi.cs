@@ -171,23 +171,16 @@ internal static class OpenAiCompatibleApi
 
     private static async Task RespondAsync(HttpContext context, StartedCall call, ModelCall calls, Completion completion)
     {
-        ModelResponse response;
-        try
+        var (response, charge, failure) = await calls.CollectAsync(call, context);
+        if (failure is not null)
         {
-            response = await call.Run.CollectAsync(context.RequestAborted);
-        }
-        catch (ProviderFailureException exception)
-        {
-            await calls.SettleAsync(call, context, UsageOutcome.ProviderFailed(exception));
-            await ErrorAsync(context, exception.ClientStatusCode, exception.Message, "api_error", "upstream_error", null);
+            await ErrorAsync(context, failure.ClientStatusCode, failure.Message, "api_error", "upstream_error", null);
             return;
         }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        if (response is null || charge is null)
         {
-            await calls.SettleAsync(call, context, UsageOutcome.Cancelled);
             return;
         }
-        var charge = await calls.SettleAsync(call, context, response.Failure is { } failed ? UsageOutcome.ProviderFailed(failed) : UsageOutcome.Ok);
         if (response.Failure is not null)
         {
             // The upstream failed midway: the caller is billed for what was produced, and told so plainly.

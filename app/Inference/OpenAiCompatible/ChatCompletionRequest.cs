@@ -122,7 +122,7 @@ internal sealed record ChatCompletionRequest(
         Messages = Messages,
         Tools = Tools,
         Temperature = Temperature,
-        MaxTokens = Math.Min(MaxTokens ?? 4096, model.MaxOutputTokens),
+        MaxTokens = ModelRequest.OutputBudget(MaxTokens, model),
         // Chat Completions has no portable field for the model's reasoning text, so none is requested.
         EnableThinking = false,
     };

@@ -45,4 +45,7 @@ public sealed record ModelRequest
     public required int MaxTokens { get; init; }
 
     public bool EnableThinking { get; init; }
+
+    /// <summary>The output budget every endpoint asks for: the client's max tokens, 4096 when it names none, never above the model's maximum.</summary>
+    public static int OutputBudget(int? requested, Catalog.ModelEntry model) => Math.Min(requested ?? 4096, model.MaxOutputTokens);
 }
