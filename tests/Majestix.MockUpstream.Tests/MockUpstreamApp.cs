@@ -16,7 +16,9 @@ public sealed class MockUpstreamApp : WebApplicationFactory<Program>
 
     public MockUpstreamApp()
     {
-        UseKestrel(0);
+        // The port goes in through the host's URLs: UseKestrel(0) rewrites the server's addresses after
+        // the app has started binding them, a race that sometimes throws (dotnet/aspnetcore#67714).
+        UseKestrel();
         StartServer();
         Http = CreateClient();
         Http.Timeout = TimeSpan.FromSeconds(30);
@@ -30,6 +32,7 @@ public sealed class MockUpstreamApp : WebApplicationFactory<Program>
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
+        builder.UseUrls("http://127.0.0.1:0");
         builder.UseSetting($"MockUpstream:Models:{ConfiguredModel}:output_tokens", "4");
         builder.UseSetting($"MockUpstream:Models:{ConfiguredModel}:thinking_tokens", "2");
         builder.UseSetting("MockUpstream:Defaults:output_tokens", "16");

@@ -22,7 +22,9 @@ public sealed class OpenAiSdkTests(PlatformFixture platform, ITestOutputHelper o
         var folder = SdkFolder();
         await EnsureInstalledAsync(folder);
         await using var app = new InferenceApiApplication(platform);
-        app.UseKestrel(0);
+        // Not UseKestrel(0): it rewrites the server's addresses while the app binds them, a race that
+        // sometimes throws (dotnet/aspnetcore#67714).
+        app.UseKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, 0));
         app.StartServer();
         await app.SeedUserAsync("sdk-user", "pro");
         var (_, apiKey) = await app.SeedKeyAsync("sdk-user");
