@@ -16,6 +16,7 @@ internal sealed record BackgroundWorkResult(TimeSpan LedgerDrain, long LedgerEnt
 /// </summary>
 internal sealed class BackgroundWork(HttpClient pubsub, string subscriptionPath)
 {
+    private const string LedgerPendingKey = "credits:ledger:pending";
     private static readonly TimeSpan MaxWait = TimeSpan.FromMinutes(3);
 
     public static async Task<BackgroundWork> StartCountingAsync(string pubsubHost, string projectId)
@@ -36,15 +37,23 @@ internal sealed class BackgroundWork(HttpClient pubsub, string subscriptionPath)
         return new BackgroundWork(http, subscription);
     }
 
+    /// <summary>Waits (at most <paramref name="maxWait"/>) until every ledger entry has reached Firestore; returns how many have not.</summary>
+    public static async Task<long> WaitForLedgerAsync(IConnectionMultiplexer redis, TimeSpan maxWait)
+    {
+        var clock = Stopwatch.StartNew();
+        var pending = await redis.GetDatabase().SortedSetLengthAsync(LedgerPendingKey);
+        while (pending > 0 && clock.Elapsed < maxWait)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(250));
+            pending = await redis.GetDatabase().SortedSetLengthAsync(LedgerPendingKey);
+        }
+        return pending;
+    }
+
     public async Task<BackgroundWorkResult> DrainAsync(IConnectionMultiplexer redis)
     {
         var clock = Stopwatch.StartNew();
-        var pending = await redis.GetDatabase().SortedSetLengthAsync("credits:ledger:pending");
-        while (pending > 0 && clock.Elapsed < MaxWait)
-        {
-            await Task.Delay(TimeSpan.FromSeconds(1));
-            pending = await redis.GetDatabase().SortedSetLengthAsync("credits:ledger:pending");
-        }
+        var pending = await WaitForLedgerAsync(redis, MaxWait);
         var ledgerDrain = clock.Elapsed;
 
         long events = 0;

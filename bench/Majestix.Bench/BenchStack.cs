@@ -92,9 +92,9 @@ internal sealed class BenchStack : IAsyncDisposable
         var state = Directory.CreateTempSubdirectory("majestix-bench-state-").FullName;
 
         Log("starting the mock upstream and the dev identity");
-        var mock = ExternalProcess.Start("dotnet", [settings.MockDll, "--urls", Local(mockPort)], "mock-upstream", emulators);
+        var mock = ExternalProcess.Start("dotnet", [settings.MockDll, "--urls", Local(mockPort), .. ContentRoot(settings.MockDll)], "mock-upstream", emulators);
         started.Add(mock);
-        var identity = ExternalProcess.Start("dotnet", [settings.IdentityDll, "--urls", Local(identityPort)], "dev-identity",
+        var identity = ExternalProcess.Start("dotnet", [settings.IdentityDll, "--urls", Local(identityPort), .. ContentRoot(settings.IdentityDll)], "dev-identity",
             new Dictionary<string, string>(emulators)
             {
                 ["DevIdentity__StateDirectory"] = state,
@@ -108,7 +108,7 @@ internal sealed class BenchStack : IAsyncDisposable
         var seeded = ReadEnvFile(Path.Combine(state, "env"));
 
         Log("starting inference-api and the Portkey gateway, each pinned to CPU " + settings.GatewayCpu.ToString(CultureInfo.InvariantCulture));
-        var api = ExternalProcess.Start("taskset", ["-c", settings.GatewayCpu.ToString(CultureInfo.InvariantCulture), "dotnet", settings.ApiDll, "--urls", Local(apiPort)],
+        var api = ExternalProcess.Start("taskset", ["-c", settings.GatewayCpu.ToString(CultureInfo.InvariantCulture), "dotnet", settings.ApiDll, "--urls", Local(apiPort), .. ContentRoot(settings.ApiDll)],
             "inference-api", new Dictionary<string, string>(emulators)
             {
                 ["ConnectionStrings__redis"] = redis.ConnectionString,
@@ -209,6 +209,10 @@ internal sealed class BenchStack : IAsyncDisposable
     }
 
     public static void Log(string message) => Console.Error.WriteLine($"[bench {DateTime.UtcNow:HH:mm:ss}] {message}");
+
+    // The host reads appsettings.json from its content root, which defaults to the working directory:
+    // without this the services would run on their code defaults, not on the settings they ship with.
+    private static string[] ContentRoot(string dll) => ["--contentRoot", Path.GetDirectoryName(dll)!];
 
     private static async Task<bool> IsHealthyAsync(HttpClient client, string baseUrl, CancellationToken cancellationToken)
     {

@@ -19,12 +19,13 @@ using var redis = await ConnectionMultiplexer.ConnectAsync($"{stack.Redis.Connec
 
 var background = await BackgroundWork.StartCountingAsync(stack.PubSubHost, BenchStack.ProjectId);
 var check = await TargetCheck.RunAsync(stack, redis);
-var runs = await LoadRuns.RunAsync(stack, new RedisCommandStats(redis));
+var runs = await LoadRuns.RunAsync(stack, new RedisCommandStats(redis), redis);
 
 BenchStack.Log("counting Redis commands per request under MONITOR (200 sequential requests, outside the timed runs)");
 RoundTripSample[] roundTrips = [await RoundTripSample.MeasureAsync(stack, stream: false, 100), await RoundTripSample.MeasureAsync(stack, stream: true, 100)];
 
 BenchStack.Log($"timing the first byte of {settings.FirstByteSamples} streams per target");
+await BackgroundWork.WaitForLedgerAsync(redis, TimeSpan.FromSeconds(30));
 using var probe = new FirstByteProbe();
 var firstBytes = await probe.MeasureAsync(stack.Targets, settings.FirstByteSamples);
 
