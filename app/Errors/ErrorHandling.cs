@@ -24,7 +24,7 @@ internal static class ErrorHandling
     }
 
     public static Task WriteDetail(HttpContext context, string detail) =>
-        context.Response.WriteAsJsonAsync(new ErrorDetail(detail), AppJson.Default.ErrorDetail);
+        JsonResponse.WriteAsync(context, new ErrorDetail(detail), AppJson.Default.ErrorDetail);
 
     private static Task WriteErrorAsync(HttpContext context)
     {

@@ -99,36 +99,36 @@ internal static class CallResponder
         {
             return;
         }
+        var status = StatusCodes.Status200OK;
         if (response.Failure is not null)
         {
             // Output had started when the provider failed: answer what arrived, flagged, and bill only that.
-            context.Response.StatusCode = StatusCodes.Status502BadGateway;
+            status = StatusCodes.Status502BadGateway;
         }
         else if (shape.OnCompleted is not null)
         {
             await shape.OnCompleted(new CallReply(response.Text, response.ToolUses));
         }
 
-        context.Response.ContentType = "application/json";
-        await using var writer = new Utf8JsonWriter(context.Response.Body);
-        writer.WriteStartObject();
-        writer.WriteStartArray("content");
-        if (response.Thinking.Length > 0)
+        await JsonResponse.WriteAsync(context, status, writer =>
         {
-            writer.WriteStartObject();
-            writer.WriteString("type", "thinking");
-            writer.WriteString("thinking", response.Thinking);
-            writer.WriteEndObject();
-        }
-        WriteReplyBlocks(writer, new CallReply(response.Text, response.ToolUses));
-        writer.WriteEndArray();
-        writer.WriteString("stop_reason", response.Failure is not null ? "error" : StopReason(response.FinishReason));
-        if (response.Failure is not null)
-        {
-            writer.WriteString("detail", response.Failure.Message);
-        }
-        WriteDone(writer, call, charge, shape, includeType: false);
-        writer.WriteEndObject();
+            writer.WriteStartArray("content");
+            if (response.Thinking.Length > 0)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("type", "thinking");
+                writer.WriteString("thinking", response.Thinking);
+                writer.WriteEndObject();
+            }
+            WriteReplyBlocks(writer, new CallReply(response.Text, response.ToolUses));
+            writer.WriteEndArray();
+            writer.WriteString("stop_reason", response.Failure is not null ? "error" : StopReason(response.FinishReason));
+            if (response.Failure is not null)
+            {
+                writer.WriteString("detail", response.Failure.Message);
+            }
+            WriteDone(writer, call, charge, shape, includeType: false);
+        }, CancellationToken.None);
     }
 
     /// <summary>The reply's text and tool_use blocks in the <c>/code</c> block shape (no enclosing array).</summary>

@@ -333,17 +333,6 @@ internal static class OpenAiCompatibleApi
         writer.WriteEndObject();
     }
 
-    private static async Task WriteJsonAsync(HttpContext context, int status, Action<Utf8JsonWriter> writeObject)
-    {
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writeObject(writer);
-            writer.WriteEndObject();
-        }
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "application/json";
-        await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
-    }
+    private static Task WriteJsonAsync(HttpContext context, int status, Action<Utf8JsonWriter> writeObject) =>
+        JsonResponse.WriteAsync(context, status, writeObject, context.RequestAborted);
 }

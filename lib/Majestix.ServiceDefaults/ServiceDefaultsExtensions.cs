@@ -57,7 +57,8 @@ public static class ServiceDefaultsExtensions
                 .MinimumLevel.Override("System.Net.Http.HttpClient", LogEventLevel.Warning)
                 .Enrich.FromLogContext()
                 .Enrich.WithProperty("service", options.ServiceName)
-                .WriteTo.Console(new CloudLoggingFormatter(options.TraceProjectId));
+                // One buffered write per burst of lines, made off the request path.
+                .WriteTo.Sink(new StdoutLogSink(new CloudLoggingFormatter(options.TraceProjectId), new BufferedStream(Console.OpenStandardOutput(), 64 * 1024)));
         });
 
         builder.Services.AddProblemDetails();
@@ -131,6 +132,7 @@ public static class ServiceDefaultsExtensions
             writer.WriteString("service", serviceName);
             writer.WriteEndObject();
         }
+        context.Response.ContentLength = buffer.WrittenCount;
         return context.Response.Body.WriteAsync(buffer.WrittenMemory).AsTask();
     }
 }

@@ -89,6 +89,8 @@ internal static class ProvidersSetup
     /// One client per provider. The providers live for the process, so connections are recycled by
     /// the handler's pooled-connection lifetime (DNS changes) instead of by the factory's handler rotation.
     /// No resilience handler: a retry here would multiply billable upstream calls behind the fallback.
+    /// No factory loggers: their per-request lines sit below the level we write, yet their log scope
+    /// cost CPU on every model call; failures are logged where they are handled (<c>ProviderCall</c>).
     /// </summary>
     private static void AddProviderHttpClient<TOptions>(IServiceCollection services, string name)
         where TOptions : ProviderEndpointOptions
@@ -100,6 +102,7 @@ internal static class ProvidersSetup
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),
                 AutomaticDecompression = System.Net.DecompressionMethods.All,
             })
-            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
+            .RemoveAllLoggers();
     }
 }
