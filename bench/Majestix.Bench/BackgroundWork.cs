@@ -50,6 +50,27 @@ internal sealed class BackgroundWork(HttpClient pubsub, string subscriptionPath)
         return pending;
     }
 
+    /// <summary>
+    /// Waits (at most <paramref name="maxWait"/>) until the ledger is written and inference-api has been
+    /// idle for half a second: the usage events and ledger entries it is still sending would otherwise
+    /// take CPU from whichever target runs next on its core.
+    /// </summary>
+    public static async Task WaitUntilQuietAsync(IConnectionMultiplexer redis, int gatewayPid, TimeSpan maxWait)
+    {
+        var clock = Stopwatch.StartNew();
+        await WaitForLedgerAsync(redis, maxWait);
+        var window = TimeSpan.FromMilliseconds(500);
+        while (clock.Elapsed < maxWait)
+        {
+            var before = ProcessStats.CpuSeconds(gatewayPid);
+            await Task.Delay(window);
+            if (ProcessStats.CpuSeconds(gatewayPid) - before < 0.05 * window.TotalSeconds)
+            {
+                return;
+            }
+        }
+    }
+
     public async Task<BackgroundWorkResult> DrainAsync(IConnectionMultiplexer redis)
     {
         var clock = Stopwatch.StartNew();

@@ -50,7 +50,8 @@ internal sealed class BenchStack : IAsyncDisposable
         var redis = new RedisServerFixture();
         // Firestore stands in for a managed service on Google's machines: lowest priority, so its large CPU
         // cost per write does not slow the mock and Redis; ledger writes it cannot take wait durably in
-        // Redis. Pub/Sub keeps normal priority: usage events it cannot take are dropped, not deferred.
+        // Redis. Pub/Sub keeps normal priority: at the lowest it fell tens of thousands of usage events
+        // behind, which then waited in inference-api's memory and loaded the runs after.
         var firestore = new FirestoreEmulatorFixture { LowestPriority = true };
         var pubsub = new PubSubEmulatorFixture();
         var started = new List<IDisposable>();

@@ -23,8 +23,8 @@ internal sealed record LoadRunSet(IReadOnlyList<LoadRun> Runs, long MajestixRequ
 /// </summary>
 internal static class LoadRuns
 {
-    // Long enough for the ledger behind a 64-connection run of inference-api to reach the emulator.
-    private static readonly TimeSpan QuietWait = TimeSpan.FromSeconds(30);
+    // Long enough for the ledger and usage events behind a 64-connection run of inference-api to reach the emulators.
+    private static readonly TimeSpan QuietWait = TimeSpan.FromSeconds(60);
 
     public static async Task<LoadRunSet> RunAsync(BenchStack stack, RedisCommandStats redisStats, IConnectionMultiplexer redis)
     {
@@ -54,9 +54,9 @@ internal static class LoadRuns
                 cell++;
                 foreach (var target in order)
                 {
-                    // The ledger writes behind inference-api's last run load the machine; the next run, of
-                    // whichever target, starts once they are done instead of paying for them.
-                    await BackgroundWork.WaitForLedgerAsync(redis, QuietWait);
+                    // The ledger writes and usage events behind inference-api's last run load the machine; the
+                    // next run, of whichever target, starts once they are done instead of paying for them.
+                    await BackgroundWork.WaitUntilQuietAsync(redis, stack.MajestixProcess.Id, QuietWait);
                     var gateway = target == stack.Majestix ? stack.MajestixProcess : target == stack.Portkey ? stack.PortkeyProcess : null;
                     var warmup = await Wrk.RunAsync(settings.RepoRoot, target, stream, concurrency, settings.Warmup);
                     var cpuBefore = gateway is null ? 0 : ProcessStats.CpuSeconds(gateway.Id);

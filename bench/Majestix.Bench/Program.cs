@@ -24,14 +24,14 @@ var runs = await LoadRuns.RunAsync(stack, new RedisCommandStats(redis), redis);
 BenchStack.Log("counting Redis commands per request under MONITOR (200 sequential requests, outside the timed runs)");
 RoundTripSample[] roundTrips = [await RoundTripSample.MeasureAsync(stack, stream: false, 100), await RoundTripSample.MeasureAsync(stack, stream: true, 100)];
 
-BenchStack.Log($"timing the first byte of {settings.FirstByteSamples} streams per target");
-await BackgroundWork.WaitForLedgerAsync(redis, TimeSpan.FromSeconds(30));
+BenchStack.Log($"timing the first byte of {settings.FirstByteSamples} streams per target back to back, and as many after idle");
+await BackgroundWork.WaitUntilQuietAsync(redis, stack.MajestixProcess.Id, TimeSpan.FromSeconds(60));
 using var probe = new FirstByteProbe();
 var firstBytes = await probe.MeasureAsync(stack.Targets, settings.FirstByteSamples);
 
 BenchStack.Log("waiting for the ledger writes and counting the usage events Pub/Sub received");
 var backgroundResult = await background.DrainAsync(redis);
-var billing = await check.BillingAfterAsync(redis, runs.MajestixRequestsServed + settings.FirstByteSamples + 20 + 200 + 1);
+var billing = await check.BillingAfterAsync(redis, runs.MajestixRequestsServed + 2 * settings.FirstByteSamples + 20 + 200 + 1);
 var report = new BenchReport(settings, stack, runs, roundTrips, firstBytes, billing, backgroundResult,
     PeakRssMegabytes: ProcessStats.PeakRssMegabytes(stack.MajestixProcess.Id),
     PortkeyPeakRssMegabytes: ProcessStats.PeakRssMegabytes(stack.PortkeyProcess.Id));

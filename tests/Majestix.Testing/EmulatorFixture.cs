@@ -35,8 +35,10 @@ public abstract class EmulatorFixture : IAsyncLifetime
     protected abstract IEnumerable<string> Arguments(int port);
 
     /// <summary>
-    /// Runs the emulator at the lowest CPU priority (<c>nice -n 19</c>), so it only gets what the
-    /// processes it stands beside leave over. Set before <see cref="InitializeAsync"/>.
+    /// Runs the emulator under the idle scheduling policy (<c>chrt --idle 0</c>), so it only gets what the
+    /// processes it stands beside leave over. Unlike <c>nice 19</c>, which can still keep a woken process
+    /// waiting out its time slice, an idle-policy process is preempted the moment another wakes.
+    /// Set before <see cref="InitializeAsync"/>.
     /// </summary>
     public bool LowestPriority { get; init; }
 
@@ -51,7 +53,7 @@ public abstract class EmulatorFixture : IAsyncLifetime
         Port = FreePort.Next();
         Http.BaseAddress = BaseAddress;
         _process = LowestPriority
-            ? ExternalProcess.Start("nice", ["-n", "19", ExecutablePath, .. Arguments(Port)], DisplayName)
+            ? ExternalProcess.Start("chrt", ["--idle", "0", ExecutablePath, .. Arguments(Port)], DisplayName)
             : ExternalProcess.Start(ExecutablePath, Arguments(Port), DisplayName);
         await _process.WaitUntilReadyAsync(
                 async cancellationToken =>
