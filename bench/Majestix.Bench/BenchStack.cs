@@ -271,3 +271,10 @@ internal sealed record Target(string Name, string Description, string Url, IRead
         return request;
     }
 }
+
+internal static class TargetOrder
+{
+    /// <summary>The targets starting from the <paramref name="turn"/>-th (modulo their count), so each takes its turn first.</summary>
+    public static IEnumerable<Target> Rotated(this IReadOnlyList<Target> targets, int turn) =>
+        targets.Skip(turn % targets.Count).Concat(targets.Take(turn % targets.Count));
+}

@@ -31,7 +31,7 @@ internal sealed class FirstByteProbe : IDisposable
         }
         for (var block = 0; block * BlockSize < samplesPerTarget; block++)
         {
-            foreach (var target in targets.Skip(block % targets.Count).Concat(targets.Take(block % targets.Count)))
+            foreach (var target in targets.Rotated(block))
             {
                 for (var i = 0; i < Math.Min(BlockSize, samplesPerTarget - block * BlockSize); i++)
                 {

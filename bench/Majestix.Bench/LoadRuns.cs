@@ -50,7 +50,7 @@ internal static class LoadRuns
         {
             foreach (var stream in new[] { false, true })
             {
-                var order = stack.Targets.Skip(cell % 3).Concat(stack.Targets.Take(cell % 3)).ToList();
+                var order = stack.Targets.Rotated(cell).ToList();
                 cell++;
                 foreach (var target in order)
                 {

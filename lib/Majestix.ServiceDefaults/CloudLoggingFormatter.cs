@@ -35,7 +35,18 @@ public sealed class CloudLoggingFormatter(string? traceProjectId) : ITextFormatt
     {
         ArgumentNullException.ThrowIfNull(logEvent);
         ArgumentNullException.ThrowIfNull(output);
+        WriteLine(logEvent).EndLine(output);
+    }
 
+    /// <summary>The line as UTF-8, newline included: what stdout receives, without a detour through chars.</summary>
+    public byte[] FormatUtf8(LogEvent logEvent)
+    {
+        ArgumentNullException.ThrowIfNull(logEvent);
+        return WriteLine(logEvent).EndLineUtf8();
+    }
+
+    private LineBuffers WriteLine(LogEvent logEvent)
+    {
         var buffers = t_buffers ??= new LineBuffers();
         var writer = buffers.StartLine();
         writer.WriteStartObject();
@@ -68,7 +79,7 @@ public sealed class CloudLoggingFormatter(string? traceProjectId) : ITextFormatt
         }
 
         writer.WriteEndObject();
-        buffers.EndLine(output);
+        return buffers;
     }
 
     private static readonly MessageTemplateTextFormatter MessageFormatter = new("{Message:lj}", System.Globalization.CultureInfo.InvariantCulture);
@@ -111,6 +122,16 @@ public sealed class CloudLoggingFormatter(string? traceProjectId) : ITextFormatt
             return rendered;
         }
 
+        public byte[] EndLineUtf8()
+        {
+            _writer!.Flush();
+            var line = new byte[_bytes.WrittenCount + 1];
+            _bytes.WrittenSpan.CopyTo(line);
+            line[^1] = (byte)'\n';
+            ReleaseIfLarge();
+            return line;
+        }
+
         public void EndLine(TextWriter output)
         {
             _writer!.Flush();
@@ -123,6 +144,11 @@ public sealed class CloudLoggingFormatter(string? traceProjectId) : ITextFormatt
             var length = System.Text.Encoding.UTF8.GetChars(utf8, _chars);
             _chars[length] = '\n';
             output.Write(_chars, 0, length + 1);
+            ReleaseIfLarge();
+        }
+
+        private void ReleaseIfLarge()
+        {
             if (_bytes.Capacity > KeptCapacity)
             {
                 _bytes = new ArrayBufferWriter<byte>(1024);

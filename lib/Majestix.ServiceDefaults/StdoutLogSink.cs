@@ -2,7 +2,6 @@ using System.Text;
 using System.Threading.Channels;
 using Serilog.Core;
 using Serilog.Events;
-using Serilog.Formatting;
 
 namespace Majestix.ServiceDefaults;
 
@@ -17,19 +16,16 @@ public sealed class StdoutLogSink : ILogEventSink, IDisposable
     public const int DefaultCapacity = 10_000;
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
 
-    private readonly ITextFormatter _formatter;
+    private readonly CloudLoggingFormatter _formatter;
     private readonly Stream _output;
     private readonly Channel<byte[]> _lines;
     private readonly Task _writeLoop;
     private long _dropped;
 
-    [ThreadStatic]
-    private static StringWriter? t_line;
-
-    /// <param name="formatter">Writes one event, newline included.</param>
+    /// <param name="formatter">Writes one event as a line.</param>
     /// <param name="output">Standard output in production; owned and disposed by the sink.</param>
     /// <param name="capacity">Lines that may wait for the write loop before new ones are dropped.</param>
-    public StdoutLogSink(ITextFormatter formatter, Stream output, int capacity = DefaultCapacity)
+    public StdoutLogSink(CloudLoggingFormatter formatter, Stream output, int capacity = DefaultCapacity)
     {
         ArgumentNullException.ThrowIfNull(formatter);
         ArgumentNullException.ThrowIfNull(output);
@@ -50,15 +46,7 @@ public sealed class StdoutLogSink : ILogEventSink, IDisposable
 
     public void Emit(LogEvent logEvent)
     {
-        var line = t_line ??= new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
-        var text = line.GetStringBuilder().Clear();
-        _formatter.Format(logEvent, line);
-        var bytes = Encoding.UTF8.GetBytes(text.ToString());
-        if (text.Capacity > 64 * 1024)
-        {
-            text.Capacity = 1024;
-        }
-        if (!_lines.Writer.TryWrite(bytes))
+        if (!_lines.Writer.TryWrite(_formatter.FormatUtf8(logEvent)))
         {
             Interlocked.Increment(ref _dropped);
         }

@@ -111,6 +111,18 @@ public sealed class CloudLoggingFormatterTests
         third.Length.ShouldBeLessThan(second.Length + 10);
     }
 
+    [Fact]
+    public void Utf8LineIsTheTextLineEncoded()
+    {
+        var logEvent = Event(LogEventLevel.Warning, "{User} paid {Amount} — «ok»", ("User", new ScalarValue("Zoë")), ("Amount", new ScalarValue(12.5m)));
+        var formatter = new CloudLoggingFormatter("inference-platform");
+
+        var utf8 = formatter.FormatUtf8(logEvent);
+
+        System.Text.Encoding.UTF8.GetString(utf8).ShouldBe(FormatText(formatter, logEvent));
+        utf8[^1].ShouldBe((byte)'\n');
+    }
+
     private static LogEvent Event(LogEventLevel level, string template, params (string Name, LogEventPropertyValue Value)[] properties) =>
         new(DateTimeOffset.UtcNow, level, null, Parser.Parse(template), properties.Select(p => new LogEventProperty(p.Name, p.Value)));
 

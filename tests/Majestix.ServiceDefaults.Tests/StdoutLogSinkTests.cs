@@ -92,23 +92,28 @@ public sealed class StdoutLogSinkTests
         Encoding.UTF8.GetString(output.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(line => JsonDocument.Parse(line).RootElement).ToList();
 
-    /// <summary>Lets the test read what was written after the sink has disposed its output.</summary>
-    private sealed class KeepOpenStream(MemoryStream inner) : Stream
+    /// <summary>Standard output as the sink sees it: written to, never read or sought.</summary>
+    private abstract class WriteOnlyStream : Stream
     {
         public override bool CanRead => false;
         public override bool CanSeek => false;
         public override bool CanWrite => true;
-        public override long Length => inner.Length;
-        public override long Position { get => inner.Position; set => throw new NotSupportedException(); }
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
         public override void Flush() { }
         public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
         public override void SetLength(long value) => throw new NotSupportedException();
+    }
+
+    /// <summary>Lets the test read what was written after the sink has disposed its output.</summary>
+    private sealed class KeepOpenStream(MemoryStream inner) : WriteOnlyStream
+    {
         public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
     }
 
     /// <summary>Standard output whose reader has stopped reading, until the test opens it.</summary>
-    private sealed class GatedStream : Stream
+    private sealed class GatedStream : WriteOnlyStream
     {
         private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly TaskCompletionSource _writeStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -117,15 +122,6 @@ public sealed class StdoutLogSinkTests
         public Task WriteStarted => _writeStarted.Task;
         public void Open() => _open.TrySetResult();
 
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => Written.Length;
-        public override long Position { get => Written.Position; set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
         public override void Write(byte[] buffer, int offset, int count) => Written.Write(buffer, offset, count);
 
         public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
@@ -136,17 +132,9 @@ public sealed class StdoutLogSinkTests
         }
     }
 
-    private sealed class BrokenPipeStream : Stream
+    private sealed class BrokenPipeStream : WriteOnlyStream
     {
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => 0;
-        public override long Position { get => 0; set => throw new NotSupportedException(); }
         public override void Flush() => throw new IOException("Broken pipe");
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
         public override void Write(byte[] buffer, int offset, int count) => throw new IOException("Broken pipe");
     }
 }

@@ -108,7 +108,8 @@ internal sealed class OpenAIStreamMapper(ReceivedOutput received)
         }
     }
 
-    // Only the first choice counts (the gateway never asks for more); unknown fields are skipped.
+    // Only the first choice counts (the gateway never asks for more); unknown fields and values of an
+    // unexpected type are skipped.
     private Chunk ReadChunk(ReadOnlySpan<byte> data)
     {
         _chunkToolCalls.Clear();
@@ -118,22 +119,22 @@ internal sealed class OpenAIStreamMapper(ReceivedOutput received)
         {
             return chunk;
         }
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        while (NextProperty(ref reader))
         {
             if (reader.ValueTextEquals("choices"u8))
             {
-                reader.Read();
-                ReadChoices(ref reader, ref chunk);
+                if (Enter(ref reader, JsonTokenType.StartArray))
+                {
+                    ReadChoices(ref reader, ref chunk);
+                }
             }
             else if (reader.ValueTextEquals("usage"u8))
             {
-                reader.Read();
-                chunk.Usage = ReadUsage(ref reader);
+                chunk.Usage = Enter(ref reader, JsonTokenType.StartObject) ? ReadUsage(ref reader) : null;
             }
             else
             {
-                reader.Read();
-                reader.Skip();
+                SkipValue(ref reader);
             }
         }
         return chunk;
@@ -141,11 +142,6 @@ internal sealed class OpenAIStreamMapper(ReceivedOutput received)
 
     private void ReadChoices(ref Utf8JsonReader reader, ref Chunk chunk)
     {
-        if (reader.TokenType != JsonTokenType.StartArray)
-        {
-            reader.Skip();
-            return;
-        }
         var first = true;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
@@ -163,12 +159,14 @@ internal sealed class OpenAIStreamMapper(ReceivedOutput received)
 
     private void ReadChoice(ref Utf8JsonReader reader, ref Chunk chunk)
     {
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        while (NextProperty(ref reader))
         {
             if (reader.ValueTextEquals("delta"u8))
             {
-                reader.Read();
-                ReadDelta(ref reader, ref chunk);
+                if (Enter(ref reader, JsonTokenType.StartObject))
+                {
+                    ReadDelta(ref reader, ref chunk);
+                }
             }
             else if (reader.ValueTextEquals("finish_reason"u8))
             {
@@ -177,52 +175,40 @@ internal sealed class OpenAIStreamMapper(ReceivedOutput received)
             }
             else
             {
-                reader.Read();
-                reader.Skip();
+                SkipValue(ref reader);
             }
         }
     }
 
     private void ReadDelta(ref Utf8JsonReader reader, ref Chunk chunk)
     {
-        if (reader.TokenType != JsonTokenType.StartObject)
-        {
-            reader.Skip();
-            return;
-        }
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        while (NextProperty(ref reader))
         {
             if (reader.ValueTextEquals("content"u8))
             {
-                reader.Read();
-                chunk.Content = StringOrSkip(ref reader);
+                chunk.Content = ReadString(ref reader);
             }
             // `reasoning_content` is not part of OpenAI's schema; OpenRouter, DeepSeek and vLLM send it.
             else if (reader.ValueTextEquals("reasoning_content"u8))
             {
-                reader.Read();
-                chunk.Reasoning = StringOrSkip(ref reader);
+                chunk.Reasoning = ReadString(ref reader);
             }
             else if (reader.ValueTextEquals("tool_calls"u8))
             {
-                reader.Read();
-                ReadToolCalls(ref reader);
+                if (Enter(ref reader, JsonTokenType.StartArray))
+                {
+                    ReadToolCalls(ref reader);
+                }
             }
             else
             {
-                reader.Read();
-                reader.Skip();
+                SkipValue(ref reader);
             }
         }
     }
 
     private void ReadToolCalls(ref Utf8JsonReader reader)
     {
-        if (reader.TokenType != JsonTokenType.StartArray)
-        {
-            reader.Skip();
-            return;
-        }
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
             if (reader.TokenType != JsonTokenType.StartObject)
@@ -231,27 +217,26 @@ internal sealed class OpenAIStreamMapper(ReceivedOutput received)
                 continue;
             }
             var call = new ToolCallDelta();
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            while (NextProperty(ref reader))
             {
                 if (reader.ValueTextEquals("index"u8))
                 {
-                    reader.Read();
-                    call.Index = Int32OrSkip(ref reader);
+                    call.Index = ReadInt32(ref reader);
                 }
                 else if (reader.ValueTextEquals("id"u8))
                 {
-                    reader.Read();
-                    call.Id = StringOrSkip(ref reader);
+                    call.Id = ReadString(ref reader);
                 }
                 else if (reader.ValueTextEquals("function"u8))
                 {
-                    reader.Read();
-                    ReadFunction(ref reader, ref call);
+                    if (Enter(ref reader, JsonTokenType.StartObject))
+                    {
+                        ReadFunction(ref reader, ref call);
+                    }
                 }
                 else
                 {
-                    reader.Read();
-                    reader.Skip();
+                    SkipValue(ref reader);
                 }
             }
             _chunkToolCalls.Add(call);
@@ -260,55 +245,39 @@ internal sealed class OpenAIStreamMapper(ReceivedOutput received)
 
     private static void ReadFunction(ref Utf8JsonReader reader, ref ToolCallDelta call)
     {
-        if (reader.TokenType != JsonTokenType.StartObject)
-        {
-            reader.Skip();
-            return;
-        }
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        while (NextProperty(ref reader))
         {
             if (reader.ValueTextEquals("name"u8))
             {
-                reader.Read();
-                call.Name = StringOrSkip(ref reader);
+                call.Name = ReadString(ref reader);
             }
             else if (reader.ValueTextEquals("arguments"u8))
             {
-                reader.Read();
-                call.Arguments = StringOrSkip(ref reader);
+                call.Arguments = ReadString(ref reader);
             }
             else
             {
-                reader.Read();
-                reader.Skip();
+                SkipValue(ref reader);
             }
         }
     }
 
-    private static Usage? ReadUsage(ref Utf8JsonReader reader)
+    private static Usage ReadUsage(ref Utf8JsonReader reader)
     {
-        if (reader.TokenType != JsonTokenType.StartObject)
-        {
-            reader.Skip();
-            return null;
-        }
         int promptTokens = 0, completionTokens = 0;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        while (NextProperty(ref reader))
         {
             if (reader.ValueTextEquals("prompt_tokens"u8))
             {
-                reader.Read();
-                promptTokens = Int32OrSkip(ref reader);
+                promptTokens = ReadInt32(ref reader);
             }
             else if (reader.ValueTextEquals("completion_tokens"u8))
             {
-                reader.Read();
-                completionTokens = Int32OrSkip(ref reader);
+                completionTokens = ReadInt32(ref reader);
             }
             else
             {
-                reader.Read();
-                reader.Skip();
+                SkipValue(ref reader);
             }
         }
         return new Usage(promptTokens, completionTokens);
@@ -321,8 +290,31 @@ internal sealed class OpenAIStreamMapper(ReceivedOutput received)
         : reader.ValueTextEquals("content_filter"u8) ? FinishReason.ContentFilter
         : FinishReason.Other;
 
-    private static int Int32OrSkip(ref Utf8JsonReader reader)
+    // The helpers below start on a property name and consume its value.
+
+    private static bool NextProperty(ref Utf8JsonReader reader) => reader.Read() && reader.TokenType == JsonTokenType.PropertyName;
+
+    /// <summary>Moves onto the value; true when it opens the expected container, otherwise skips it.</summary>
+    private static bool Enter(ref Utf8JsonReader reader, JsonTokenType start)
     {
+        reader.Read();
+        if (reader.TokenType == start)
+        {
+            return true;
+        }
+        reader.Skip();
+        return false;
+    }
+
+    private static void SkipValue(ref Utf8JsonReader reader)
+    {
+        reader.Read();
+        reader.Skip();
+    }
+
+    private static int ReadInt32(ref Utf8JsonReader reader)
+    {
+        reader.Read();
         if (reader.TokenType == JsonTokenType.Number)
         {
             return reader.GetInt32();
@@ -331,8 +323,9 @@ internal sealed class OpenAIStreamMapper(ReceivedOutput received)
         return 0;
     }
 
-    private static string? StringOrSkip(ref Utf8JsonReader reader)
+    private static string? ReadString(ref Utf8JsonReader reader)
     {
+        reader.Read();
         if (reader.TokenType == JsonTokenType.String)
         {
             return reader.GetString();
