@@ -34,7 +34,7 @@ internal sealed class CreditReaper(
 
     // KEYS: balance, holds, expiry. ARGV: hold id, expiry member, now ms, record retention ms.
     // Returns {'voided', plan part, top-up part} | {'cleared'} | {'not_due'}.
-    private const string ReapScript = CreditStore.SharedLua + """
+    private static readonly RedisScript ReapScript = new(CreditStore.SharedLua + """
 
         local due = redis.call('ZSCORE', KEYS[3], ARGV[2])
         if not due or tonumber(due) > tonumber(ARGV[3]) then return {'not_due'} end
@@ -51,7 +51,7 @@ internal sealed class CreditReaper(
         end
         redis.call('ZREM', KEYS[3], ARGV[2])
         return {'cleared'}
-        """;
+        """);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -118,7 +118,7 @@ internal sealed class CreditReaper(
     private async Task<RedisResult[]> ReapOneAsync(string member, long now)
     {
         var (userId, holdId) = CreditKeys.ParseHoldMember(member);
-        return (RedisResult[])(await redis.ScriptEvaluateAsync(ReapScript,
+        return (RedisResult[])(await ReapScript.EvaluateAsync(redis,
             [CreditKeys.Balance(userId), CreditKeys.Holds(userId), CreditKeys.HoldExpiry],
             [holdId, member, now, (long)options.Value.FinishedHoldRetention.TotalMilliseconds]))!;
     }

@@ -90,7 +90,7 @@ internal sealed class CreditStore(
 
     // KEYS: balance, holds, expiry. ARGV: hold id, amount, now ms, expires ms, expiry member.
     // Returns {'load'} | {'short', available, plan name} | {'ok', plan part, top-up part, cycle start}.
-    private const string ReserveScript = SharedLua + """
+    private static readonly RedisScript ReserveScript = new(SharedLua + """
 
         if redis.call('EXISTS', KEYS[1]) == 0 then return {'load'} end
         roll(KEYS[1], tonumber(ARGV[3]))
@@ -108,12 +108,12 @@ internal sealed class CreditStore(
         redis.call('HSET', KEYS[2], ARGV[1], 'held|' .. int(from_plan) .. '|' .. int(from_topup) .. '|' .. cycle)
         redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
         return {'ok', int(from_plan), int(from_topup), cycle}
-        """;
+        """);
 
     // KEYS: balance, holds, expiry, ledger pending, usage report cache. ARGV: hold id, actual, now ms, member, record retention ms.
     // Returns {status, plan charged, top-up charged, cycle start}; status settled | duplicate | late | lost
     // (no hold, a balance is loaded) | lost_unloaded (no hold or nothing to charge it from, no balance either).
-    private const string SettleScript = SharedLua + """
+    private static readonly RedisScript SettleScript = new(SharedLua + """
 
         local record = redis.call('HGET', KEYS[2], ARGV[1])
         if not record then
@@ -150,10 +150,10 @@ internal sealed class CreditStore(
         if plan_charge + topup_charge > 0 then redis.call('ZADD', KEYS[4], now, ARGV[4]) end
         redis.call('DEL', KEYS[5])
         return {status, int(plan_charge), int(topup_charge), cycle}
-        """;
+        """);
 
     // KEYS: balance, applied grants. ARGV: bucket field, amount, grant id, now ms, applied-set ttl s.
-    private const string GrantScript = SharedLua + """
+    private static readonly RedisScript GrantScript = new(SharedLua + """
 
         if redis.call('EXISTS', KEYS[1]) == 0 then return 'unloaded' end
         if redis.call('SADD', KEYS[2], ARGV[3]) == 0 then return 'duplicate' end
@@ -161,32 +161,32 @@ internal sealed class CreditStore(
         roll(KEYS[1], tonumber(ARGV[4]))
         redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
         return 'applied'
-        """;
+        """);
 
     // KEYS: balance. ARGV: now ms. Returns {'load'} or the balance fields.
-    private const string BalanceScript = SharedLua + """
+    private static readonly RedisScript BalanceScript = new(SharedLua + """
 
         if redis.call('EXISTS', KEYS[1]) == 0 then return {'load'} end
         roll(KEYS[1], tonumber(ARGV[1]))
         local values = redis.call('HMGET', KEYS[1], 'plan_name', 'allocation', 'plan', 'topup', 'cycle_start', 'cycle_end')
         table.insert(values, 1, 'ok')
         return values
-        """;
+        """);
 
     // KEYS: holds, ledger pending. ARGV: user id. Returns the ids of the holds whose ledger entry is pending.
-    private const string PendingHoldsScript = """
+    private static readonly RedisScript PendingHoldsScript = new("""
         local pending = {}
         for _, hold in ipairs(redis.call('HKEYS', KEYS[1])) do
           if redis.call('ZSCORE', KEYS[2], ARGV[1] .. '|' .. hold) then table.insert(pending, hold) end
         end
         return pending
-        """;
+        """);
 
     // KEYS: balance, holds, ledger pending. ARGV: plan, top-up, allocation, cycle start, cycle end, anchor, cycle index, plan name,
     // replace 0/1, user id, n, then n holds pending before the ledger read that it did not have, then the holds
     // pending after the read that it had. Returns 1 when loaded, 0 when a balance was already there (loaded
     // concurrently) and replace is off.
-    private const string LoadScript = SharedLua + """
+    private static readonly RedisScript LoadScript = new(SharedLua + """
 
         if ARGV[9] == '0' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
         local plan, topup = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -209,7 +209,7 @@ internal sealed class CreditStore(
         redis.call('HSET', KEYS[1], 'plan', int(math.max(0, plan)), 'topup', int(math.max(0, topup)), 'allocation', ARGV[3],
           'cycle_start', ARGV[4], 'cycle_end', ARGV[5], 'anchor', ARGV[6], 'cycle_index', ARGV[7], 'plan_name', ARGV[8])
         return 1
-        """;
+        """);
 
     private CreditOptions Settings => options.Value;
 
@@ -238,7 +238,7 @@ internal sealed class CreditStore(
     private async Task<ReserveResult?> TryReserveAsync(string userId, string holdId, long units, TimeSpan holdTtl)
     {
         var now = time.GetUtcNow();
-        var reply = (RedisResult[])(await redis.ScriptEvaluateAsync(ReserveScript,
+        var reply = (RedisResult[])(await ReserveScript.EvaluateAsync(redis,
             [CreditKeys.Balance(userId), CreditKeys.Holds(userId), CreditKeys.HoldExpiry],
             [holdId, units, now.ToUnixTimeMilliseconds(), (now + holdTtl).ToUnixTimeMilliseconds(), CreditKeys.HoldMember(userId, holdId)]))!;
         return (string?)reply[0] switch
@@ -270,7 +270,7 @@ internal sealed class CreditStore(
         }
 
         var now = time.GetUtcNow();
-        var reply = await guard.RunAsync(async () => (RedisResult[]?)await redis.ScriptEvaluateAsync(SettleScript,
+        var reply = await guard.RunAsync(async () => (RedisResult[]?)await SettleScript.EvaluateAsync(redis,
             [CreditKeys.Balance(userId), CreditKeys.Holds(userId), CreditKeys.HoldExpiry, CreditKeys.LedgerPending, UsageReports.CacheKey(userId)],
             [reservation.HoldId, actualUnits, now.ToUnixTimeMilliseconds(), member, (long)Settings.FinishedHoldRetention.TotalMilliseconds]), null);
         var charge = Math.Min(actualUnits, reservation.Units);
@@ -382,7 +382,7 @@ internal sealed class CreditStore(
             var same = existing is not null && existing.PlanDelta == entry.PlanDelta && existing.TopupDelta == entry.TopupDelta && existing.Type == entryType;
             return new GrantResult(grantId, units, Duplicate: true, Conflict: !same);
         }
-        await guard.RunAsync(async () => (string?)await redis.ScriptEvaluateAsync(GrantScript,
+        await guard.RunAsync(async () => (string?)await GrantScript.EvaluateAsync(redis,
             [CreditKeys.Balance(userId), CreditKeys.AppliedGrants(userId)],
             [bucket == CreditBucket.Plan ? "plan" : "topup", units, grantId, now.ToUnixTimeMilliseconds(), (long)Settings.FinishedHoldRetention.TotalSeconds]), null);
         return new GrantResult(grantId, units, Duplicate: false, Conflict: false);
@@ -406,7 +406,7 @@ internal sealed class CreditStore(
 
     private async Task<CreditBalance?> TryReadBalanceAsync(string userId)
     {
-        var reply = (RedisResult[])(await redis.ScriptEvaluateAsync(BalanceScript, [CreditKeys.Balance(userId)], [time.GetUtcNow().ToUnixTimeMilliseconds()]))!;
+        var reply = (RedisResult[])(await BalanceScript.EvaluateAsync(redis, [CreditKeys.Balance(userId)], [time.GetUtcNow().ToUnixTimeMilliseconds()]))!;
         if ((string?)reply[0] == "load")
         {
             return null;
@@ -441,7 +441,7 @@ internal sealed class CreditStore(
         var (profile, cycle, plan, topup, entryIds) = await ledger.ComputeAsync(userId, time.GetUtcNow(), cancellationToken);
         var pendingAfter = await PendingHoldsAsync(userId);
         var missed = pendingBefore.Where(hold => !entryIds.Contains(hold)).ToList();
-        var loaded = await redis.ScriptEvaluateAsync(LoadScript, [CreditKeys.Balance(userId), CreditKeys.Holds(userId), CreditKeys.LedgerPending],
+        var loaded = await LoadScript.EvaluateAsync(redis, [CreditKeys.Balance(userId), CreditKeys.Holds(userId), CreditKeys.LedgerPending],
         [
             plan, topup, profile.AllocationUnits, cycle.Start.ToUnixTimeMilliseconds(), cycle.End.ToUnixTimeMilliseconds(),
             profile.Anchor.ToUnixTimeMilliseconds(), cycle.Index, profile.Plan.WireName(), replace ? 1 : 0, userId, missed.Count,
@@ -453,7 +453,7 @@ internal sealed class CreditStore(
 
     private async Task<List<string>> PendingHoldsAsync(string userId)
     {
-        var reply = (RedisResult[])(await redis.ScriptEvaluateAsync(PendingHoldsScript, [CreditKeys.Holds(userId), CreditKeys.LedgerPending], [userId]))!;
+        var reply = (RedisResult[])(await PendingHoldsScript.EvaluateAsync(redis, [CreditKeys.Holds(userId), CreditKeys.LedgerPending], [userId]))!;
         return [.. reply.Select(hold => (string)hold!)];
     }
 

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
+using Majestix.InferenceApi.Redis;
 using StackExchange.Redis;
 
 namespace Majestix.InferenceApi.RateLimiting;
@@ -51,7 +52,7 @@ internal sealed class RedisGate(IDatabase redis, IOptions<RateLimitOptions> opti
     // per-user window is applied here too, so a cached key costs one round trip. The window's name is
     // built from the entry, so it is not declared in KEYS: fine on a single-shard Redis (Memorystore
     // Basic/Standard), not on Redis Cluster.
-    private const string GateScript = SlidingWindow + """
+    private static readonly RedisScript GateScript = new(SlidingWindow + """
 
         local blocked = redis.call('PTTL', KEYS[1])
         if blocked > 0 then return {1, blocked, false, 0, -1, 0, 0, 0} end
@@ -77,17 +78,17 @@ internal sealed class RedisGate(IDatabase redis, IOptions<RateLimitOptions> opti
           end
         end
         return {0, 0, entry, first, -1, 0, 0, 0}
-        """;
+        """);
 
     // KEYS: user window. ARGV: now ms, limit, window ms, member. Returns {allowed 0/1, count, reset ms}.
-    private const string UserScript = SlidingWindow + """
+    private static readonly RedisScript UserScript = new(SlidingWindow + """
 
         local ok, count, reset = admit(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4])
         return {ok and 1 or 0, count, reset}
-        """;
+        """);
 
     // KEYS: failures, block. ARGV: now ms, window ms, threshold, block ms, member. Returns 1 when this failure blocked the address.
-    private const string FailureScript = """
+    private static readonly RedisScript FailureScript = new("""
         local now = tonumber(ARGV[1])
         redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
         redis.call('ZADD', KEYS[1], now, ARGV[5])
@@ -98,7 +99,7 @@ internal sealed class RedisGate(IDatabase redis, IOptions<RateLimitOptions> opti
           return 1
         end
         return 0
-        """;
+        """);
 
     private RateLimitOptions Limits => options.Value;
 
@@ -115,7 +116,7 @@ internal sealed class RedisGate(IDatabase redis, IOptions<RateLimitOptions> opti
             ({ } l, null) => [RateLimitKeys.Blocked(ip), RateLimitKeys.Ip(ip), l],
             _ => [RateLimitKeys.Blocked(ip), RateLimitKeys.Ip(ip)],
         };
-        var result = (RedisResult[])(await redis.ScriptEvaluateAsync(GateScript, keys,
+        var result = (RedisResult[])(await GateScript.EvaluateAsync(redis, keys,
             [Now(), limitIp ? Limits.PerIpPerMinute : 0, (long)Minute.TotalMilliseconds, Member(), 3600,
              Limits.FreePerMinute, Limits.GuruPerMinute, Limits.ProPerMinute]))!;
         var verdict = (GateVerdict)(int)result[0];
@@ -129,7 +130,7 @@ internal sealed class RedisGate(IDatabase redis, IOptions<RateLimitOptions> opti
 
     public async Task<LimitResult> AdmitUserAsync(string userId, int perMinute)
     {
-        var result = (RedisResult[])(await redis.ScriptEvaluateAsync(UserScript, [RateLimitKeys.User(userId)],
+        var result = (RedisResult[])(await UserScript.EvaluateAsync(redis, [RateLimitKeys.User(userId)],
             [Now(), perMinute, (long)Minute.TotalMilliseconds, Member()]))!;
         return UserLimit((int)result[0] == 1, perMinute, (int)result[1], (long)result[2]);
     }
@@ -140,7 +141,7 @@ internal sealed class RedisGate(IDatabase redis, IOptions<RateLimitOptions> opti
     /// <summary>Counts a failed authentication; true when it is the one that blocks the address.</summary>
     public async Task<bool> RecordAuthFailureAsync(string ip)
     {
-        var result = await redis.ScriptEvaluateAsync(FailureScript, [RateLimitKeys.AuthFailures(ip), RateLimitKeys.Blocked(ip)],
+        var result = await FailureScript.EvaluateAsync(redis, [RateLimitKeys.AuthFailures(ip), RateLimitKeys.Blocked(ip)],
             [Now(), Limits.AuthFailureWindowSeconds * 1000L, Limits.AuthFailureThreshold, Limits.BlockSeconds * 1000L, Member()]);
         return (int)result == 1;
     }

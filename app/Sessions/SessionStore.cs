@@ -22,23 +22,23 @@ internal sealed class SessionStore
     private const int MaxAppendAttempts = 50;
 
     // KEYS: meta, history. ARGV: owner. Returns nil (missing or not owned) or {plan, model, created_at, updated_at, version, token|nil}.
-    private const string ReadScript = """
+    private static readonly RedisScript ReadScript = new("""
         local meta = redis.call('HMGET', KEYS[1], 'owner', 'plan', 'model', 'created_at', 'updated_at', 'version')
         if meta[1] ~= ARGV[1] then return false end
         return {meta[2], meta[3], meta[4], meta[5], meta[6], redis.call('GET', KEYS[2])}
-        """;
+        """);
 
     // KEYS: meta. ARGV: owner, plan, model, now ms, ttl s. Atomic so a meta hash never exists without its expiry.
-    private const string CreateScript = """
+    private static readonly RedisScript CreateScript = new("""
         redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'plan', ARGV[2], 'model', ARGV[3],
           'created_at', ARGV[4], 'updated_at', ARGV[4], 'message_count', '0', 'version', '0')
         redis.call('EXPIRE', KEYS[1], ARGV[5])
         return 1
-        """;
+        """);
 
     // KEYS: meta, history. ARGV: owner, expected version, token, now ms, message count, ttl s.
     // Returns 1 written, 0 version moved on (re-read and retry), -1 missing or not owned.
-    private const string WriteScript = """
+    private static readonly RedisScript WriteScript = new("""
         local meta = redis.call('HMGET', KEYS[1], 'owner', 'version')
         if meta[1] ~= ARGV[1] then return -1 end
         if meta[2] ~= ARGV[2] then return 0 end
@@ -47,14 +47,14 @@ internal sealed class SessionStore
         redis.call('HINCRBY', KEYS[1], 'version', 1)
         redis.call('EXPIRE', KEYS[1], ARGV[6])
         return 1
-        """;
+        """);
 
     // KEYS: meta, history. ARGV: owner. Returns 1 deleted, 0 missing or not owned.
-    private const string DeleteScript = """
+    private static readonly RedisScript DeleteScript = new("""
         if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end
         redis.call('DEL', KEYS[1], KEYS[2])
         return 1
-        """;
+        """);
 
     private readonly IDatabase _redis;
     private readonly RedisGuard _guard;
@@ -83,7 +83,7 @@ internal sealed class SessionStore
         var owner = OwnerOf(caller);
         var sessionId = SessionIds.New();
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        await _guard.RunAsync(async () => await _redis.ScriptEvaluateAsync(CreateScript, [SessionKeys.Meta(sessionId)],
+        await _guard.RunAsync(async () => await CreateScript.EvaluateAsync(_redis, [SessionKeys.Meta(sessionId)],
             [owner, caller.Plan.WireName(), model, now, TtlSeconds(caller.Plan)]), RedisResult.Create(0));
         return sessionId;
     }
@@ -97,7 +97,7 @@ internal sealed class SessionStore
             return null;
         }
 
-        var reply = await _guard.RunAsync(async () => await _redis.ScriptEvaluateAsync(ReadScript,
+        var reply = await _guard.RunAsync(async () => await ReadScript.EvaluateAsync(_redis,
             [SessionKeys.Meta(sessionId), SessionKeys.History(sessionId)], [owner]), RedisResult.Create(RedisValue.Null));
         if (reply.IsNull)
         {
@@ -147,7 +147,7 @@ internal sealed class SessionStore
             List<SessionMessage> kept = [.. current.Messages.Concat(messages).TakeLast(_options.MaxHistory)];
             var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
             var token = Seal(current.Id, owner, kept);
-            var outcome = await _guard.RunAsync(async () => (int)await _redis.ScriptEvaluateAsync(WriteScript,
+            var outcome = await _guard.RunAsync(async () => (int)await WriteScript.EvaluateAsync(_redis,
                 [SessionKeys.Meta(current.Id), SessionKeys.History(current.Id)],
                 [owner, current.Version, token, now, kept.Count, TtlSeconds(caller.Plan)]), -1);
             if (outcome == 1)
@@ -182,7 +182,7 @@ internal sealed class SessionStore
         {
             return false;
         }
-        return await _guard.RunAsync(async () => (int)await _redis.ScriptEvaluateAsync(DeleteScript,
+        return await _guard.RunAsync(async () => (int)await DeleteScript.EvaluateAsync(_redis,
             [SessionKeys.Meta(sessionId), SessionKeys.History(sessionId)], [owner]) == 1, false);
     }
 

@@ -109,7 +109,8 @@ internal sealed class BenchStack : IAsyncDisposable
         var seeded = ReadEnvFile(Path.Combine(state, "env"));
 
         Log("starting inference-api and the Portkey gateway, each pinned to CPU " + settings.GatewayCpu.ToString(CultureInfo.InvariantCulture));
-        var api = ExternalProcess.Start("taskset", ["-c", settings.GatewayCpu.ToString(CultureInfo.InvariantCulture), "dotnet", settings.ApiDll, "--urls", Local(apiPort), .. ContentRoot(settings.ApiDll)],
+        // Its request log goes to a file, not through a pipe this process reads on the load generator's core.
+        var api = ExternalProcess.StartWritingOutputTo(Path.Combine(state, "inference-api.log"), "taskset", ["-c", settings.GatewayCpu.ToString(CultureInfo.InvariantCulture), "dotnet", settings.ApiDll, "--urls", Local(apiPort), .. ContentRoot(settings.ApiDll)],
             "inference-api", new Dictionary<string, string>(emulators)
             {
                 ["ConnectionStrings__redis"] = redis.ConnectionString,

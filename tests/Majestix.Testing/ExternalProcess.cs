@@ -12,6 +12,7 @@ public sealed class ExternalProcess : IDisposable
     private const int KeptOutputLines = 200;
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
+    private string? _outputFile;
 
     private ExternalProcess(Process process, string displayName)
     {
@@ -29,7 +30,7 @@ public sealed class ExternalProcess : IDisposable
     public bool HasExited => _process.HasExited;
 
     /// <summary>The last lines the process wrote to stdout and stderr.</summary>
-    public string RecentOutput => string.Join(Environment.NewLine, _output);
+    public string RecentOutput => _outputFile is null ? string.Join(Environment.NewLine, _output) : TailOf(_outputFile);
 
     /// <summary>Starts <paramref name="fileName"/> with <paramref name="arguments"/>, capturing its output.</summary>
     public static ExternalProcess Start(string fileName, IEnumerable<string> arguments, string displayName) =>
@@ -66,6 +67,22 @@ public sealed class ExternalProcess : IDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return owned;
+    }
+
+    /// <summary>
+    /// As <see cref="Start(string, IEnumerable{string}, string, IReadOnlyDictionary{string, string}?)"/>, but the process
+    /// appends its stdout and stderr to <paramref name="outputFile"/> itself instead of writing into a pipe
+    /// this process reads: a process that logs every request then costs its parent no CPU. The shell
+    /// execs the command, so <see cref="Id"/> is still the command's own process id.
+    /// </summary>
+    public static ExternalProcess StartWritingOutputTo(string outputFile, string fileName, IEnumerable<string> arguments, string displayName,
+        IReadOnlyDictionary<string, string>? environment)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(outputFile);
+        var withOutputFile = new Dictionary<string, string>(environment ?? new Dictionary<string, string>()) { ["MAJESTIX_OUTPUT_FILE"] = outputFile };
+        var started = Start("/bin/sh", ["-c", "exec \"$0\" \"$@\" >>\"$MAJESTIX_OUTPUT_FILE\" 2>&1", fileName, .. arguments], displayName, withOutputFile);
+        started._outputFile = outputFile;
+        return started;
     }
 
     /// <summary>Polls <paramref name="probe"/> until it returns true; fails fast if the process exits.</summary>
@@ -178,6 +195,18 @@ public sealed class ExternalProcess : IDisposable
     {
         Kill();
         _process.Dispose();
+    }
+
+    private static string TailOf(string file)
+    {
+        try
+        {
+            return string.Join(Environment.NewLine, File.ReadLines(file).TakeLast(KeptOutputLines));
+        }
+        catch (IOException exception)
+        {
+            return $"(the output in {file} could not be read: {exception.Message})";
+        }
     }
 
     private void Keep(string? line)
