@@ -28,6 +28,32 @@ internal sealed class BenchReport(
         BenchStack.Log($"wrote {settings.OutputMarkdown} and {ChartPath}");
     }
 
+    private static string CoresBusy(LoadRun run) => string.Join(" / ", run.Machine.CoreBusy.Select(b => (b * 100).ToString("F0", Invariant)));
+
+    private void WhereTheCpuGoes(StringBuilder md, int highest)
+    {
+        md.AppendLine("## Where the CPU goes (majestix runs)").AppendLine();
+        md.AppendLine("CPU milliseconds per request each process of the stack used during inference-api's timed runs (children included: the emulators are java under a script); \"the rest\" is every core's busy time no process here accounts for: wrk, the kernel's loopback networking, anything else. The \"cores busy\" columns above show which side ran out first.").AppendLine();
+        var names = stack.Cpu.Names.Where(n => n != "Portkey").ToList();
+        md.AppendLine("| run | " + string.Join(" | ", names) + " | the rest | all |");
+        md.AppendLine("|---|" + string.Concat(Enumerable.Repeat("---:|", names.Count + 2)));
+        foreach (var run in runs.Runs.Where(r => r.Target == stack.Majestix))
+        {
+            var perRequest = 1000.0 / Math.Max(1, run.Result.Requests);
+            var all = run.Machine.CoreBusySeconds.Sum();
+            var rest = all - run.Machine.ProcessSeconds.Values.Sum();
+            var processes = string.Join(" | ", names.Select(n => (run.Machine.ProcessSeconds[n] * perRequest).ToString("F3", Invariant)));
+            md.AppendLine(Invariant, $"| {(run.Stream ? "stream" : "json")} c={run.Concurrency} | {processes} | {rest * perRequest:F3} | {all * perRequest:F3} |");
+        }
+
+        var ours = runs.Find("majestix", false, highest);
+        var tenfold = 10 * runs.Find("portkey", false, highest).Result.RequestsPerSecond;
+        var gatewayMs = ours.Machine.ProcessSeconds["inference-api"] * 1000 / Math.Max(1, ours.Result.Requests);
+        var otherMs = (ours.Machine.CoreBusySeconds.Sum() - ours.Machine.ProcessSeconds["inference-api"]) * 1000 / Math.Max(1, ours.Result.Requests);
+        md.AppendLine().AppendLine(Invariant,
+            $"What 10× Portkey (non-streaming, c={highest}) would take: {tenfold:F0} req/s. At this run's costs that is {tenfold * gatewayMs / 1000:F2} cores of inference-api ({gatewayMs:F3} ms a request) and {tenfold * otherMs / 1000:F2} cores for everything else a request costs on this box ({otherMs:F3} ms: Redis, the mock, the emulators standing in for Pub/Sub and Firestore, wrk, the kernel), on a machine of {Environment.ProcessorCount}.").AppendLine();
+    }
+
     private string ChartPath => Path.ChangeExtension(settings.OutputMarkdown, ".svg");
 
     private string Render()
@@ -65,8 +91,8 @@ internal sealed class BenchReport(
         foreach (var stream in new[] { false, true })
         {
             md.AppendLine(stream ? "## Streaming (latency = whole stream)" : "## Non-streaming").AppendLine();
-            md.AppendLine("| c | target | req/s | p50 ms | p90 ms | p99 ms | added p50 | added p99 | gateway CPU ms/req | errors |");
-            md.AppendLine("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+            md.AppendLine("| c | target | req/s | p50 ms | p90 ms | p99 ms | added p50 | added p99 | gateway CPU ms/req | cores busy % | errors |");
+            md.AppendLine("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var level in settings.Concurrency)
             {
                 foreach (var target in stack.Targets)
@@ -75,11 +101,13 @@ internal sealed class BenchReport(
                     var r = run.Result;
                     var direct = target == stack.Direct;
                     md.AppendLine(Invariant,
-                        $"| {level} | {target.Name} | {r.RequestsPerSecond:F0} | {Ms(r.P50)} | {Ms(r.P90)} | {Ms(r.P99)} | {(direct ? "" : Added(run, p => p.P50).ToString("F2", Invariant))} | {(direct ? "" : Added(run, p => p.P99).ToString("F2", Invariant))} | {(run.CpuMillisecondsPerRequest is { } cpu ? cpu.ToString("F3", Invariant) : "")} | {r.Errors} |");
+                        $"| {level} | {target.Name} | {r.RequestsPerSecond:F0} | {Ms(r.P50)} | {Ms(r.P90)} | {Ms(r.P99)} | {(direct ? "" : Added(run, p => p.P50).ToString("F2", Invariant))} | {(direct ? "" : Added(run, p => p.P99).ToString("F2", Invariant))} | {(run.CpuMillisecondsPerRequest is { } cpu ? cpu.ToString("F3", Invariant) : "")} | {CoresBusy(run)} | {r.Errors} |");
                 }
             }
             md.AppendLine();
         }
+
+        WhereTheCpuGoes(md, highest);
 
         md.AppendLine(Invariant, $"## Time to the first `data:` line of a stream (c=1, {settings.FirstByteSamples} per target in each regime)").AppendLine();
         md.AppendLine("**Back to back**: each target takes its streams in blocks of 50 in a row, as in wrk's c=1 runs (blocks rotated between targets). This is the figure the ratio and the target above use.").AppendLine();

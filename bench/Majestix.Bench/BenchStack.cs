@@ -37,6 +37,7 @@ internal sealed class BenchStack : IAsyncDisposable
     public required string ProUserId { get; init; }
     public required string PubSubHost { get; init; }
     public required ExternalProcess PortkeyProcess { get; init; }
+    public required MachineCpu Cpu { get; init; }
 
     public IReadOnlyList<Target> Targets => [Direct, Portkey, Majestix];
 
@@ -156,6 +157,8 @@ internal sealed class BenchStack : IAsyncDisposable
             ProUserId = seeded["PRO_USER_ID"],
             PubSubHost = pubsub.EmulatorHost,
             PortkeyProcess = portkey,
+            Cpu = new MachineCpu([("inference-api", api), ("Portkey", portkey), ("Redis", redis.Process), ("mock upstream", mock),
+                ("Pub/Sub emulator", pubsub.Process), ("Firestore emulator", firestore.Process)]),
         };
         stack._fixtures.AddRange([new FixtureHandle(redis), new FixtureHandle(firestore), new FixtureHandle(pubsub)]);
         stack._processes.AddRange([portkey, api, identity, mock]);

@@ -3,7 +3,8 @@ using StackExchange.Redis;
 namespace Majestix.Bench;
 
 /// <summary>One measured wrk run: a target, a request kind and a concurrency level.</summary>
-internal sealed record LoadRun(Target Target, bool Stream, int Concurrency, WrkResult Result, double GatewayCpuSeconds, IReadOnlyDictionary<string, long>? RedisCommands)
+internal sealed record LoadRun(Target Target, bool Stream, int Concurrency, WrkResult Result, double GatewayCpuSeconds, IReadOnlyDictionary<string, long>? RedisCommands,
+    MachineCpuUse Machine)
 {
     /// <summary>Gateway CPU time per request in milliseconds (null for the direct target).</summary>
     public double? CpuMillisecondsPerRequest => Result.Requests == 0 || Target.Name == "direct" ? null : GatewayCpuSeconds * 1000 / Result.Requests;
@@ -61,7 +62,9 @@ internal static class LoadRuns
                     var warmup = await Wrk.RunAsync(settings.RepoRoot, target, stream, concurrency, settings.Warmup);
                     var cpuBefore = gateway is null ? 0 : ProcessStats.CpuSeconds(gateway.Id);
                     var redisBefore = target == stack.Majestix ? await redisStats.ReadAsync() : null;
+                    var machineBefore = stack.Cpu.Take();
                     var result = await Wrk.RunAsync(settings.RepoRoot, target, stream, concurrency, settings.Duration);
+                    var machine = MachineCpu.Between(machineBefore, stack.Cpu.Take());
                     var redisAfter = target == stack.Majestix ? await redisStats.ReadAsync() : null;
                     var cpu = gateway is null ? 0 : ProcessStats.CpuSeconds(gateway.Id) - cpuBefore;
                     if (target == stack.Majestix)
@@ -69,7 +72,7 @@ internal static class LoadRuns
                         majestixServed += warmup.Requests - warmup.StatusErrors + result.Requests - result.StatusErrors;
                     }
                     var run = new LoadRun(target, stream, concurrency, result, cpu,
-                        redisBefore is null ? null : RedisCommandStats.Delta(redisBefore, redisAfter!));
+                        redisBefore is null ? null : RedisCommandStats.Delta(redisBefore, redisAfter!), machine);
                     runs.Add(run);
                     BenchStack.Log($"{target.Name,-9} {(stream ? "stream" : "json"),-6} c={concurrency,-3} {result.RequestsPerSecond,9:F0} req/s  " +
                                    $"p50 {result.P50 / 1000.0:F2} ms  p99 {result.P99 / 1000.0:F2} ms  errors {result.Errors}");

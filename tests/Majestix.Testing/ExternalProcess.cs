@@ -118,6 +118,9 @@ public sealed class ExternalProcess : IDisposable
         throw new TimeoutException($"{DisplayName} was not ready after {timeout.TotalSeconds:0} s.{Environment.NewLine}{RecentOutput}");
     }
 
+    /// <summary>The process id and those of every process it started that is still running.</summary>
+    public IReadOnlyList<int> TreeIds() => [Id, .. DescendantsOf(Id)];
+
     /// <summary>Kills the process and all its descendants and waits until every one of them has exited.</summary>
     public void Kill()
     {

@@ -23,6 +23,9 @@ public sealed class RedisServerFixture : IAsyncLifetime
     /// <summary>A StackExchange.Redis connection string for the server.</summary>
     public string ConnectionString => $"127.0.0.1:{Port}";
 
+    /// <summary>The running server's process.</summary>
+    public ExternalProcess Process => _process ?? throw new InvalidOperationException("The server has not been started.");
+
     /// <summary>Whether the server is running.</summary>
     public bool IsRunning => _process is { HasExited: false };
 
