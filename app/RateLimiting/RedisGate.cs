@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
-using Microsoft.Extensions.Options;
 using Majestix.InferenceApi.Redis;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace Majestix.InferenceApi.RateLimiting;
