@@ -11,6 +11,7 @@ internal sealed class BenchReport(
     LoadRunSet runs,
     IReadOnlyList<RoundTripSample> roundTrips,
     Dictionary<Target, FirstByteTimings> firstBytes,
+    HopFloorResult hopFloor,
     BillingCheck billing,
     BackgroundWorkResult background,
     double PeakRssMegabytes,
@@ -54,6 +55,21 @@ internal sealed class BenchReport(
         var otherMs = (ours.Machine.CoreBusySeconds.Sum() - ours.Machine.ProcessSeconds["inference-api"]) * 1000 / Math.Max(1, ours.Result.Requests);
         md.AppendLine().AppendLine(Invariant,
             $"What 10× Portkey (non-streaming, c={highest}) would take: {tenfold:F0} req/s. At this run's costs that is {tenfold * gatewayMs / 1000:F2} cores of inference-api ({gatewayMs:F3} ms a request) and {tenfold * otherMs / 1000:F2} cores for everything else a request costs on this box ({otherMs:F3} ms: Redis, the mock, the emulators standing in for Pub/Sub and Firestore, wrk, the kernel), on a machine of {Environment.ProcessorCount}. Those costs fall as load batches work (for scale: wrk and the mock together took {directMs:F3} ms a request when the direct target ran {direct.Result.RequestsPerSecond:F0} req/s), so this is the order of the gap, not its exact size.").AppendLine();
+    }
+
+    private void MachineFloor(StringBuilder md)
+    {
+        md.AppendLine("## This machine's own cost of a crossing (no gateway)").AppendLine();
+        md.AppendLine(hopFloor.AcrossCores
+            ? "A one-byte TCP ping-pong on loopback between a thread on the gateways' core and one on the other, blocking calls only, measured while the stack was idle. A request through a gateway crosses between the cores about ten times (wrk → gateway → Redis ×3 → mock → wrk); through the direct target it never does (wrk and the mock share a core). So part of every gateway's added latency, and much of its p99, is the machine's."
+            : "One CPU: the ping-pong runs between two threads on it.").AppendLine();
+        md.AppendLine("| crossing | p50 µs | p90 µs | p99 µs | max µs |").AppendLine("|---|---:|---:|---:|---:|");
+        void Row(string name, List<double> sorted) => md.AppendLine(Invariant,
+            $"| {name} | {HopFloorResult.Percentile(sorted, 0.5):F0} | {HopFloorResult.Percentile(sorted, 0.9):F0} | {HopFloorResult.Percentile(sorted, 0.99):F0} | {sorted[^1]:F0} |");
+        Row($"one round trip, back to back ({hopFloor.BackToBack.Count:N0})", hopFloor.BackToBack);
+        Row($"one round trip after 1 ms idle ({hopFloor.AfterIdle.Count:N0})", hopFloor.AfterIdle);
+        Row($"{HopFloorResult.Hops} round trips in a row, about one request's crossings ({hopFloor.RequestLike.Count:N0})", hopFloor.RequestLike);
+        md.AppendLine();
     }
 
     private string ChartPath => Path.ChangeExtension(settings.OutputMarkdown, ".svg");
@@ -116,6 +132,8 @@ internal sealed class BenchReport(
         FirstByteTable(md, t => t.BackToBack);
         md.AppendLine("**After idle**: one stream per target in turn, so each request reaches a gateway that sat idle while the others answered (about 30 ms for inference-api, behind Portkey's stream). Waking threads that have gone to sleep is what this adds, and on this machine it is expensive.").AppendLine();
         FirstByteTable(md, t => t.AfterIdle);
+
+        MachineFloor(md);
 
         md.AppendLine("## Redis per request (majestix)").AppendLine();
         md.AppendLine("**Round trips**: commands inference-api sent, counted with `MONITOR` over sequential requests outside the timed runs (a script's inner commands are not sent, so they are not counted; the reaper's periodic commands in that window are). Awaited and fire-and-forget commands both count.").AppendLine();

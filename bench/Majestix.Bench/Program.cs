@@ -26,13 +26,15 @@ RoundTripSample[] roundTrips = [await RoundTripSample.MeasureAsync(stack, stream
 
 BenchStack.Log($"timing the first byte of {settings.FirstByteSamples} streams per target back to back, and as many after idle");
 await BackgroundWork.WaitUntilQuietAsync(redis, stack.MajestixProcess.Id, TimeSpan.FromSeconds(60));
+BenchStack.Log("timing the machine's own cost of crossing between the cores (no gateway)");
+var hopFloor = HopFloor.Measure(settings.GatewayCpu);
 using var probe = new FirstByteProbe();
 var firstBytes = await probe.MeasureAsync(stack.Targets, settings.FirstByteSamples);
 
 BenchStack.Log("waiting for the ledger writes and counting the usage events Pub/Sub received");
 var backgroundResult = await background.DrainAsync(redis);
 var billing = await check.BillingAfterAsync(redis, runs.MajestixRequestsServed + 2 * settings.FirstByteSamples + 20 + 200 + 1);
-var report = new BenchReport(settings, stack, runs, roundTrips, firstBytes, billing, backgroundResult,
+var report = new BenchReport(settings, stack, runs, roundTrips, firstBytes, hopFloor, billing, backgroundResult,
     PeakRssMegabytes: ProcessStats.PeakRssMegabytes(stack.MajestixProcess.Id),
     PortkeyPeakRssMegabytes: ProcessStats.PeakRssMegabytes(stack.PortkeyProcess.Id));
 await report.WriteAsync();
