@@ -37,7 +37,8 @@ internal static partial class HopFloor
             {
                 server.Send(buffer);
             }
-        }) { IsBackground = true, Name = "hop-floor echo" };
+        })
+        { IsBackground = true, Name = "hop-floor echo" };
         echo.Start();
 
         var result = new HopFloorResult(Environment.ProcessorCount > 1, [], [], []);
@@ -63,7 +64,8 @@ internal static partial class HopFloor
                 Thread.Sleep(1);
                 return RoundTrips(1);
             }));
-        }) { Name = "hop-floor measurer" };
+        })
+        { Name = "hop-floor measurer" };
         measurer.Start();
         measurer.Join();
         client.Shutdown(SocketShutdown.Both);
