@@ -35,7 +35,7 @@ internal sealed class BenchReport(
     {
         md.AppendLine("## Where the CPU goes (majestix runs)").AppendLine();
         md.AppendLine("CPU milliseconds per request each process of the stack used during inference-api's timed runs (children included: the emulators are java under a script); \"the rest\" is every core's busy time no process here accounts for: wrk, the kernel's loopback networking, anything else. The \"cores busy\" columns above show which side ran out first.").AppendLine();
-        var names = stack.Cpu.Names.Where(n => n != "Portkey").ToList();
+        var names = stack.Cpu.Names.Where(n => n != stack.Portkey.CpuAccount).ToList();
         md.AppendLine("| run | " + string.Join(" | ", names) + " | the rest | all |");
         md.AppendLine("|---|" + string.Concat(Enumerable.Repeat("---:|", names.Count + 2)));
         foreach (var run in runs.Runs.Where(r => r.Target == stack.Majestix))
@@ -51,8 +51,8 @@ internal sealed class BenchReport(
         var direct = runs.Find("direct", false, highest);
         var directMs = direct.Machine.CoreBusySeconds.Sum() * 1000 / Math.Max(1, direct.Result.Requests);
         var tenfold = 10 * runs.Find("portkey", false, highest).Result.RequestsPerSecond;
-        var gatewayMs = ours.Machine.ProcessSeconds["inference-api"] * 1000 / Math.Max(1, ours.Result.Requests);
-        var otherMs = (ours.Machine.CoreBusySeconds.Sum() - ours.Machine.ProcessSeconds["inference-api"]) * 1000 / Math.Max(1, ours.Result.Requests);
+        var gatewayMs = ours.CpuMillisecondsPerRequest ?? 0;
+        var otherMs = ours.Machine.CoreBusySeconds.Sum() * 1000 / Math.Max(1, ours.Result.Requests) - gatewayMs;
         md.AppendLine().AppendLine(Invariant,
             $"What 10× Portkey (non-streaming, c={highest}) would take: {tenfold:F0} req/s. At this run's costs that is {tenfold * gatewayMs / 1000:F2} cores of inference-api ({gatewayMs:F3} ms a request) and {tenfold * otherMs / 1000:F2} cores for everything else a request costs on this box ({otherMs:F3} ms: Redis, the mock, the emulators standing in for Pub/Sub and Firestore, wrk, the kernel), on a machine of {Environment.ProcessorCount}. Those costs fall as load batches work (for scale: wrk and the mock together took {directMs:F3} ms a request when the direct target ran {direct.Result.RequestsPerSecond:F0} req/s), so this is the order of the gap, not its exact size.").AppendLine();
     }
@@ -64,8 +64,8 @@ internal sealed class BenchReport(
             ? "A one-byte TCP ping-pong on loopback between a thread on the gateways' core and one on the other, blocking calls only, measured while the stack was idle. A request through a gateway crosses between the cores about ten times (wrk → gateway → Redis ×3 → mock → wrk); through the direct target it never does (wrk and the mock share a core). So part of every gateway's added latency, and much of its p99, is the machine's."
             : "One CPU: the ping-pong runs between two threads on it.").AppendLine();
         md.AppendLine("| crossing | p50 µs | p90 µs | p99 µs | max µs |").AppendLine("|---|---:|---:|---:|---:|");
-        void Row(string name, List<double> sorted) => md.AppendLine(Invariant,
-            $"| {name} | {HopFloorResult.Percentile(sorted, 0.5):F0} | {HopFloorResult.Percentile(sorted, 0.9):F0} | {HopFloorResult.Percentile(sorted, 0.99):F0} | {sorted[^1]:F0} |");
+        void Row(string name, List<double> micros) => md.AppendLine(Invariant,
+            $"| {name} | {Percentile(micros, 50):F0} | {Percentile(micros, 90):F0} | {Percentile(micros, 99):F0} | {micros.Max():F0} |");
         Row($"one round trip, back to back ({hopFloor.BackToBack.Count:N0})", hopFloor.BackToBack);
         Row($"one round trip after 1 ms idle ({hopFloor.AfterIdle.Count:N0})", hopFloor.AfterIdle);
         Row($"{HopFloorResult.Hops} round trips in a row, about one request's crossings ({hopFloor.RequestLike.Count:N0})", hopFloor.RequestLike);

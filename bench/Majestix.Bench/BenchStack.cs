@@ -13,6 +13,8 @@ internal sealed class BenchStack : IAsyncDisposable
 {
     public const string ProjectId = "majestix-bench";
     private const string Model = "gpt-5-mini";
+    private const string MajestixAccount = "inference-api";
+    private const string PortkeyAccount = "Portkey";
     private static readonly TimeSpan StartupTimeout = TimeSpan.FromSeconds(90);
 
     private readonly List<IAsyncDisposable> _fixtures = [];
@@ -150,14 +152,14 @@ internal sealed class BenchStack : IAsyncDisposable
         {
             Direct = new Target("direct", "mock upstream, no gateway", $"{Local(mockPort)}/v1/chat/completions", ["Authorization: Bearer sk-bench-openai"]),
             Portkey = new Target("portkey", "Portkey gateway 1.15.2 (Node), custom host → mock", $"{Local(portkeyPort)}/v1/chat/completions",
-                ["Authorization: Bearer sk-bench-openai", "x-portkey-provider: openai", $"x-portkey-custom-host: {Local(mockPort)}/v1"]),
+                ["Authorization: Bearer sk-bench-openai", "x-portkey-provider: openai", $"x-portkey-custom-host: {Local(mockPort)}/v1"], PortkeyAccount),
             Majestix = new Target("majestix", "inference-api: API key, rate limits, credit reserve/settle, usage events", $"{Local(apiPort)}/v1/chat/completions",
-                [$"Authorization: Bearer {seeded["PRO_API_KEY"]}"]),
+                [$"Authorization: Bearer {seeded["PRO_API_KEY"]}"], MajestixAccount),
             MajestixProcess = api,
             ProUserId = seeded["PRO_USER_ID"],
             PubSubHost = pubsub.EmulatorHost,
             PortkeyProcess = portkey,
-            Cpu = new MachineCpu([("inference-api", api), ("Portkey", portkey), ("Redis", redis.Process), ("mock upstream", mock),
+            Cpu = new MachineCpu([(MajestixAccount, api), (PortkeyAccount, portkey), ("Redis", redis.Process), ("mock upstream", mock),
                 ("Pub/Sub emulator", pubsub.Process), ("Firestore emulator", firestore.Process)]),
         };
         stack._fixtures.AddRange([new FixtureHandle(redis), new FixtureHandle(firestore), new FixtureHandle(pubsub)]);
@@ -259,7 +261,8 @@ internal sealed class BenchStack : IAsyncDisposable
 }
 
 /// <summary>One way to reach the mock upstream: its URL and the headers it needs.</summary>
-internal sealed record Target(string Name, string Description, string Url, IReadOnlyList<string> Headers)
+/// <summary>A target of the runs; <paramref name="CpuAccount"/> names the gateway's process in <see cref="MachineCpu"/> (none for the direct target).</summary>
+internal sealed record Target(string Name, string Description, string Url, IReadOnlyList<string> Headers, string? CpuAccount = null)
 {
     public HttpRequestMessage NewRequest(bool stream)
     {

@@ -32,6 +32,7 @@ internal static class CpuPlacement
         }
     }
 
-    private static string Others(int gatewayCpu) =>
-        string.Join(',', Enumerable.Range(0, Environment.ProcessorCount).Where(cpu => cpu != gatewayCpu).Select(cpu => cpu.ToString(CultureInfo.InvariantCulture)));
+    public static IEnumerable<int> OtherCpus(int gatewayCpu) => Enumerable.Range(0, Environment.ProcessorCount).Where(cpu => cpu != gatewayCpu);
+
+    private static string Others(int gatewayCpu) => string.Join(',', OtherCpus(gatewayCpu).Select(cpu => cpu.ToString(CultureInfo.InvariantCulture)));
 }

@@ -20,7 +20,7 @@ internal static partial class HopFloor
 
     public static HopFloorResult Measure(int gatewayCpu)
     {
-        var otherCpu = Enumerable.Range(0, Environment.ProcessorCount).FirstOrDefault(cpu => cpu != gatewayCpu);
+        var otherCpu = CpuPlacement.OtherCpus(gatewayCpu).DefaultIfEmpty(gatewayCpu).First();
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         listener.Listen(1);
@@ -70,9 +70,6 @@ internal static partial class HopFloor
         measurer.Join();
         client.Shutdown(SocketShutdown.Both);
         echo.Join(TimeSpan.FromSeconds(5));
-        result.BackToBack.Sort();
-        result.RequestLike.Sort();
-        result.AfterIdle.Sort();
         return result;
     }
 
@@ -93,10 +90,8 @@ internal static partial class HopFloor
     private static partial int SchedSetAffinity(int pid, nint size, ref ulong mask);
 }
 
-/// <summary>Round-trip times in microseconds, sorted: one at a time, after 1 ms idle, and eight in a row.</summary>
+/// <summary>Round-trip times in microseconds: one at a time, after 1 ms idle, and eight in a row.</summary>
 internal sealed record HopFloorResult(bool AcrossCores, List<double> BackToBack, List<double> AfterIdle, List<double> RequestLike)
 {
     public const int Hops = 8;
-
-    public static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)(sorted.Count * p))];
 }

@@ -3,11 +3,10 @@ using StackExchange.Redis;
 namespace Majestix.Bench;
 
 /// <summary>One measured wrk run: a target, a request kind and a concurrency level.</summary>
-internal sealed record LoadRun(Target Target, bool Stream, int Concurrency, WrkResult Result, double GatewayCpuSeconds, IReadOnlyDictionary<string, long>? RedisCommands,
-    MachineCpuUse Machine)
+internal sealed record LoadRun(Target Target, bool Stream, int Concurrency, WrkResult Result, IReadOnlyDictionary<string, long>? RedisCommands, MachineCpuUse Machine)
 {
     /// <summary>Gateway CPU time per request in milliseconds (null for the direct target).</summary>
-    public double? CpuMillisecondsPerRequest => Result.Requests == 0 || Target.Name == "direct" ? null : GatewayCpuSeconds * 1000 / Result.Requests;
+    public double? CpuMillisecondsPerRequest => Result.Requests == 0 || Target.CpuAccount is not { } account ? null : Machine.ProcessSeconds[account] * 1000 / Result.Requests;
 
     public double? RedisCommandsPerRequest => RedisCommands is null || Result.Requests == 0 ? null : RedisCommands.Values.Sum() / (double)Result.Requests;
 }
@@ -58,20 +57,17 @@ internal static class LoadRuns
                     // The ledger writes and usage events behind inference-api's last run load the machine; the
                     // next run, of whichever target, starts once they are done instead of paying for them.
                     await BackgroundWork.WaitUntilQuietAsync(redis, stack.MajestixProcess.Id, QuietWait);
-                    var gateway = target == stack.Majestix ? stack.MajestixProcess : target == stack.Portkey ? stack.PortkeyProcess : null;
                     var warmup = await Wrk.RunAsync(settings.RepoRoot, target, stream, concurrency, settings.Warmup);
-                    var cpuBefore = gateway is null ? 0 : ProcessStats.CpuSeconds(gateway.Id);
                     var redisBefore = target == stack.Majestix ? await redisStats.ReadAsync() : null;
                     var machineBefore = stack.Cpu.Take();
                     var result = await Wrk.RunAsync(settings.RepoRoot, target, stream, concurrency, settings.Duration);
                     var machine = MachineCpu.Between(machineBefore, stack.Cpu.Take());
                     var redisAfter = target == stack.Majestix ? await redisStats.ReadAsync() : null;
-                    var cpu = gateway is null ? 0 : ProcessStats.CpuSeconds(gateway.Id) - cpuBefore;
                     if (target == stack.Majestix)
                     {
                         majestixServed += warmup.Requests - warmup.StatusErrors + result.Requests - result.StatusErrors;
                     }
-                    var run = new LoadRun(target, stream, concurrency, result, cpu,
+                    var run = new LoadRun(target, stream, concurrency, result,
                         redisBefore is null ? null : RedisCommandStats.Delta(redisBefore, redisAfter!), machine);
                     runs.Add(run);
                     BenchStack.Log($"{target.Name,-9} {(stream ? "stream" : "json"),-6} c={concurrency,-3} {result.RequestsPerSecond,9:F0} req/s  " +

@@ -10,8 +10,6 @@ namespace Majestix.Bench;
 /// </summary>
 internal sealed class MachineCpu(IReadOnlyList<(string Name, ExternalProcess Process)> accounts)
 {
-    private const double ClockTicksPerSecond = 100; // USER_HZ on Linux
-
     // The java processes are children of the emulators' scripts; they are found once, after start.
     private readonly List<(string Name, int[] Ids)> _trees = [.. accounts.Select(a => (a.Name, a.Process.TreeIds().ToArray()))];
 
@@ -26,7 +24,7 @@ internal sealed class MachineCpu(IReadOnlyList<(string Name, ExternalProcess Pro
             var total = after.Cores[i].Total - core.Total;
             return total == 0 ? 0 : (double)(after.Cores[i].Busy - core.Busy) / total;
         }).ToArray();
-        var seconds = after.Cores.Select((core, i) => (core.Busy - before.Cores[i].Busy) / ClockTicksPerSecond).ToArray();
+        var seconds = after.Cores.Select((core, i) => (core.Busy - before.Cores[i].Busy) / ProcessStats.ClockTicksPerSecond).ToArray();
         return new MachineCpuUse(busy, seconds, after.Processes.ToDictionary(p => p.Key, p => p.Value - before.Processes[p.Key], StringComparer.Ordinal));
     }
 
@@ -49,8 +47,8 @@ internal sealed class MachineCpu(IReadOnlyList<(string Name, ExternalProcess Pro
             .Select(line =>
             {
                 var ticks = line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Take(8).Select(t => long.Parse(t, CultureInfo.InvariantCulture)).ToArray();
-                var idle = ticks[3] + ticks[4];
-                return (ticks.Sum() - idle, ticks.Sum());
+                var total = ticks.Sum();
+                return (total - ticks[3] - ticks[4], total);
             })];
 
     internal sealed record Snapshot((long Busy, long Total)[] Cores, IReadOnlyDictionary<string, double> Processes);

@@ -5,7 +5,7 @@ namespace Majestix.Bench;
 /// <summary>Memory and CPU time of a running process, read from /proc.</summary>
 internal static class ProcessStats
 {
-    private const double ClockTicksPerSecond = 100; // USER_HZ on Linux
+    internal const double ClockTicksPerSecond = 100; // USER_HZ on Linux
 
     /// <summary>Peak resident set size (VmHWM) in MiB.</summary>
     public static double PeakRssMegabytes(int pid) => StatusKilobytes(pid, "VmHWM:") / 1024.0;

@@ -12,12 +12,13 @@ public sealed class ExternalProcess : IDisposable
     private const int KeptOutputLines = 200;
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
-    private string? _outputFile;
+    private readonly string? _outputFile;
 
-    private ExternalProcess(Process process, string displayName)
+    private ExternalProcess(Process process, string displayName, string? outputFile)
     {
         _process = process;
         DisplayName = displayName;
+        _outputFile = outputFile;
     }
 
     /// <summary>The name used in messages.</summary>
@@ -37,7 +38,11 @@ public sealed class ExternalProcess : IDisposable
         Start(fileName, arguments, displayName, environment: null);
 
     /// <summary>As <see cref="Start(string, IEnumerable{string}, string)"/>, with variables added to the inherited environment.</summary>
-    public static ExternalProcess Start(string fileName, IEnumerable<string> arguments, string displayName, IReadOnlyDictionary<string, string>? environment)
+    public static ExternalProcess Start(string fileName, IEnumerable<string> arguments, string displayName, IReadOnlyDictionary<string, string>? environment) =>
+        Start(fileName, arguments, displayName, environment, outputFile: null);
+
+    private static ExternalProcess Start(string fileName, IEnumerable<string> arguments, string displayName, IReadOnlyDictionary<string, string>? environment,
+        string? outputFile)
     {
         var startInfo = new ProcessStartInfo(fileName)
         {
@@ -56,7 +61,7 @@ public sealed class ExternalProcess : IDisposable
         }
 
         var process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };
-        var owned = new ExternalProcess(process, displayName);
+        var owned = new ExternalProcess(process, displayName, outputFile);
         process.OutputDataReceived += (_, e) => owned.Keep(e.Data);
         process.ErrorDataReceived += (_, e) => owned.Keep(e.Data);
         if (!process.Start())
@@ -80,9 +85,7 @@ public sealed class ExternalProcess : IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(outputFile);
         var withOutputFile = new Dictionary<string, string>(environment ?? new Dictionary<string, string>()) { ["MAJESTIX_OUTPUT_FILE"] = outputFile };
-        var started = Start("/bin/sh", ["-c", "exec \"$0\" \"$@\" >>\"$MAJESTIX_OUTPUT_FILE\" 2>&1", fileName, .. arguments], displayName, withOutputFile);
-        started._outputFile = outputFile;
-        return started;
+        return Start("/bin/sh", ["-c", "exec \"$0\" \"$@\" >>\"$MAJESTIX_OUTPUT_FILE\" 2>&1", fileName, .. arguments], displayName, withOutputFile, outputFile);
     }
 
     /// <summary>Polls <paramref name="probe"/> until it returns true; fails fast if the process exits.</summary>
