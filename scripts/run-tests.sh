@@ -54,4 +54,10 @@ if [ "$passed" -eq 0 ]; then
   status=1
 fi
 echo "total: $passed passed, $failed failed, $skipped skipped"
+# CI keeps only the tail of this output, so the failures are named again here, after the total.
+if [ "$failed" -gt 0 ]; then
+  echo "failed:"
+  grep -hE '^ +Failed [A-Za-z_]' "$log_dir/dotnet.log" | sed 's/^ */  /' || true
+  grep -hE '^ *not ok ' "$log_dir/infra.log" 2>/dev/null | sed 's/^/  infra: /' || true
+fi
 exit $status

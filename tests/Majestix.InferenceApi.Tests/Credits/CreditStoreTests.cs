@@ -131,11 +131,12 @@ public sealed class CreditStoreTests(PlatformFixture platform)
         await using var app = new InferenceApiApplication(platform, settings: new Dictionary<string, string?> { ["Credits:ReaperIntervalMilliseconds"] = "100" });
         await app.CreateAuditSubscriptionAsync();
         var credits = app.Credits();
-        var hold = (await credits.ReserveAsync("rita", Units(120), holdTtl: TimeSpan.FromMilliseconds(300))).Reservation!;
+        // Two seconds, not less: the read right after must still see the hold when a busy CI box stalls in between.
+        var hold = (await credits.ReserveAsync("rita", Units(120), holdTtl: TimeSpan.FromSeconds(2))).Reservation!;
         (await credits.GetBalanceAsync("rita")).PlanUnits.ShouldBe(Units(380));
 
         var restored = false;
-        for (var attempt = 0; attempt < 50 && !restored; attempt++)
+        for (var attempt = 0; attempt < 100 && !restored; attempt++)
         {
             await Task.Delay(100);
             restored = (await credits.GetBalanceAsync("rita")).PlanUnits == FreeAllocation;
