@@ -6,7 +6,10 @@ using StackExchange.Redis;
 namespace Majestix.Bench;
 
 /// <summary>What the timed runs left to background work, and whether it all got done.</summary>
-internal sealed record BackgroundWorkResult(TimeSpan LedgerDrain, long LedgerEntriesPending, long UsageEvents);
+/// <param name="UsageEvents">Distinct usage events (by <c>event_id</c>): a duplicate must not hide a lost one.</param>
+/// <param name="DuplicateUsageMessages">Messages that repeated an event already counted (Pub/Sub delivers at least once).</param>
+/// <param name="UsageEventsNotOk">Distinct events whose call did not end <c>ok</c> (at the end of a run wrk leaves mid-call).</param>
+internal sealed record BackgroundWorkResult(TimeSpan LedgerDrain, long LedgerEntriesPending, long UsageEvents, long DuplicateUsageMessages, long UsageEventsNotOk);
 
 /// <summary>
 /// Ledger entries and usage events leave the request path, so a fast request could hide work that
@@ -77,15 +80,29 @@ internal sealed class BackgroundWork(HttpClient pubsub, string subscriptionPath)
         var pending = await WaitForLedgerAsync(redis, MaxWait);
         var ledgerDrain = clock.Elapsed;
 
-        long events = 0;
+        var eventIds = new HashSet<string>(StringComparer.Ordinal);
+        long notOk = 0;
+        long messages = 0;
         var emptyPulls = 0;
         while (emptyPulls < 3 && clock.Elapsed < 2 * MaxWait)
         {
             using var pulled = await pubsub.PostAsJsonAsync($"{subscriptionPath}:pull", new Dictionary<string, object> { ["maxMessages"] = 1000, ["returnImmediately"] = true });
             pulled.EnsureSuccessStatusCode();
             using var body = JsonDocument.Parse(await pulled.Content.ReadAsStreamAsync());
-            var received = body.RootElement.TryGetProperty("receivedMessages", out var messages) ? messages.GetArrayLength() : 0;
-            events += received;
+            var received = 0;
+            if (body.RootElement.TryGetProperty("receivedMessages", out var batch))
+            {
+                foreach (var message in batch.EnumerateArray())
+                {
+                    received++;
+                    var (eventId, ok) = Read(message);
+                    if (eventIds.Add(eventId) && !ok)
+                    {
+                        notOk++;
+                    }
+                }
+            }
+            messages += received;
             if (received == 0)
             {
                 // The publisher may still be flushing its last batches.
@@ -98,6 +115,13 @@ internal sealed class BackgroundWork(HttpClient pubsub, string subscriptionPath)
             }
         }
         pubsub.Dispose();
-        return new BackgroundWorkResult(ledgerDrain, pending, events);
+        return new BackgroundWorkResult(ledgerDrain, pending, eventIds.Count, messages - eventIds.Count, notOk);
+    }
+
+    private static (string EventId, bool Ok) Read(JsonElement received)
+    {
+        var data = Convert.FromBase64String(received.GetProperty("message").GetProperty("data").GetString()!);
+        using var usageEvent = JsonDocument.Parse(data);
+        return (usageEvent.RootElement.GetProperty("event_id").GetString()!, usageEvent.RootElement.GetProperty("status").GetString() == "ok");
     }
 }

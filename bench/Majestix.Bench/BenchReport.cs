@@ -160,8 +160,11 @@ internal sealed class BenchReport(
         var ledgerLine = background.LedgerEntriesPending == 0
             ? string.Create(Invariant, $"every ledger entry reached Firestore, the last {background.LedgerDrain.TotalSeconds:F0} s after the last request")
             : string.Create(Invariant, $"**{background.LedgerEntriesPending:N0} ledger entries were still pending** {background.LedgerDrain.TotalSeconds:F0} s after the last request");
+        var duplicates = background.DuplicateUsageMessages == 0
+            ? "no event twice"
+            : string.Create(Invariant, $"{background.DuplicateUsageMessages:N0} more messages repeated an event already counted");
         var eventsLine = background.UsageEvents >= expectedEvents
-            ? string.Create(Invariant, $"Pub/Sub received a usage event for every call ({background.UsageEvents:N0} for {expectedEvents:N0} billed calls, the check's two uncounted calls included).")
+            ? string.Create(Invariant, $"Pub/Sub received a usage event for every call: {background.UsageEvents:N0} distinct events (by `event_id`; {duplicates}) for {expectedEvents:N0} billed calls, the check's two uncounted calls included. Billed calls are the credits spent divided by one full call's price, so calls cut short when wrk stops mid-call, charged for what was produced, count for less than one: {background.UsageEventsNotOk:N0} events ended other than `ok`.")
             : string.Create(Invariant, $"**Pub/Sub received {background.UsageEvents:N0} usage events for {expectedEvents:N0} billed calls**: the publisher dropped {expectedEvents - background.UsageEvents:N0} ({100.0 * (expectedEvents - background.UsageEvents) / expectedEvents:F1}%) when its bounded buffer filled because the emulator could not keep up; it counts and logs every drop and never blocks a request.");
         md.Append("Background work, checked after the runs: ").Append(ledgerLine)
             .Append(" (entries the writer's queue could not take wait in Redis's durable pending set until the reaper writes them). ")
