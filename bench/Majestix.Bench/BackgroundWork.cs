@@ -54,20 +54,21 @@ internal sealed class BackgroundWork(HttpClient pubsub, string subscriptionPath)
     }
 
     /// <summary>
-    /// Waits (at most <paramref name="maxWait"/>) until the ledger is written and inference-api has been
-    /// idle for half a second: the usage events and ledger entries it is still sending would otherwise
-    /// take CPU from whichever target runs next on its core.
+    /// Waits (at most <paramref name="maxWait"/>) until the ledger is written and every gateway has been
+    /// idle for half a second: inference-api's usage events and ledger entries, or a request backlog
+    /// Portkey is still working through after wrk stopped (its c=64 p99 runs to seconds), would
+    /// otherwise take CPU from whichever target runs next on their shared core.
     /// </summary>
-    public static async Task WaitUntilQuietAsync(IConnectionMultiplexer redis, int gatewayPid, TimeSpan maxWait)
+    public static async Task WaitUntilQuietAsync(IConnectionMultiplexer redis, IReadOnlyList<int> gatewayPids, TimeSpan maxWait)
     {
         var clock = Stopwatch.StartNew();
         await WaitForLedgerAsync(redis, maxWait);
         var window = TimeSpan.FromMilliseconds(500);
         while (clock.Elapsed < maxWait)
         {
-            var before = ProcessStats.CpuSeconds(gatewayPid);
+            var before = gatewayPids.Sum(ProcessStats.CpuSeconds);
             await Task.Delay(window);
-            if (ProcessStats.CpuSeconds(gatewayPid) - before < 0.05 * window.TotalSeconds)
+            if (gatewayPids.Sum(ProcessStats.CpuSeconds) - before < 0.05 * window.TotalSeconds)
             {
                 return;
             }

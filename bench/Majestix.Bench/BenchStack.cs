@@ -43,6 +43,9 @@ internal sealed class BenchStack : IAsyncDisposable
 
     public IReadOnlyList<Target> Targets => [Direct, Portkey, Majestix];
 
+    /// <summary>Both gateways' processes and their children: they share one core, so either one's leftover work loads the other's run.</summary>
+    public IReadOnlyList<int> GatewayPids => [.. MajestixProcess.TreeIds(), .. PortkeyProcess.TreeIds()];
+
     /// <summary>The request every target gets, byte for byte; the mock answers 16 words (16 o200k tokens).</summary>
     public static string Body(bool stream) =>
         "{\"model\":\"" + Model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Say hello to the benchmark in a short sentence.\"}],\"max_tokens\":64"

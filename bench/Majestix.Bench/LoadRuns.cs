@@ -54,9 +54,9 @@ internal static class LoadRuns
                 cell++;
                 foreach (var target in order)
                 {
-                    // The ledger writes and usage events behind inference-api's last run load the machine; the
-                    // next run, of whichever target, starts once they are done instead of paying for them.
-                    await BackgroundWork.WaitUntilQuietAsync(redis, stack.MajestixProcess.Id, QuietWait);
+                    // The ledger writes and usage events behind inference-api's last run, or Portkey's backlog,
+                    // load the machine; the next run, of whichever target, starts once they are done.
+                    await BackgroundWork.WaitUntilQuietAsync(redis, stack.GatewayPids, QuietWait);
                     var warmup = await Wrk.RunAsync(settings.RepoRoot, target, stream, concurrency, settings.Warmup);
                     var redisBefore = target == stack.Majestix ? await redisStats.ReadAsync() : null;
                     var machineBefore = stack.Cpu.Take();
