@@ -59,16 +59,16 @@ internal sealed class BackgroundWork(HttpClient pubsub, string subscriptionPath)
     /// Portkey is still working through after wrk stopped (its c=64 p99 runs to seconds), would
     /// otherwise take CPU from whichever target runs next on their shared core.
     /// </summary>
-    public static async Task WaitUntilQuietAsync(IConnectionMultiplexer redis, IReadOnlyList<int> gatewayPids, TimeSpan maxWait)
+    public static async Task WaitUntilQuietAsync(IConnectionMultiplexer redis, Func<double> gatewayCpuSeconds, TimeSpan maxWait)
     {
         var clock = Stopwatch.StartNew();
         await WaitForLedgerAsync(redis, maxWait);
         var window = TimeSpan.FromMilliseconds(500);
         while (clock.Elapsed < maxWait)
         {
-            var before = gatewayPids.Sum(ProcessStats.CpuSeconds);
+            var before = gatewayCpuSeconds();
             await Task.Delay(window);
-            if (gatewayPids.Sum(ProcessStats.CpuSeconds) - before < 0.05 * window.TotalSeconds)
+            if (gatewayCpuSeconds() - before < 0.05 * window.TotalSeconds)
             {
                 return;
             }
@@ -93,9 +93,9 @@ internal sealed class BackgroundWork(HttpClient pubsub, string subscriptionPath)
             var received = 0;
             if (body.RootElement.TryGetProperty("receivedMessages", out var batch))
             {
+                received = batch.GetArrayLength();
                 foreach (var message in batch.EnumerateArray())
                 {
-                    received++;
                     var (eventId, ok) = Read(message);
                     if (eventIds.Add(eventId) && !ok)
                     {

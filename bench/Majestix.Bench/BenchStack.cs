@@ -43,8 +43,8 @@ internal sealed class BenchStack : IAsyncDisposable
 
     public IReadOnlyList<Target> Targets => [Direct, Portkey, Majestix];
 
-    /// <summary>Both gateways' processes and their children: they share one core, so either one's leftover work loads the other's run.</summary>
-    public IReadOnlyList<int> GatewayPids => [.. MajestixProcess.TreeIds(), .. PortkeyProcess.TreeIds()];
+    /// <summary>CPU seconds both gateways have used so far: they share one core, so either one's leftover work loads the other's run.</summary>
+    public double GatewayCpuSeconds() => Cpu.SecondsOf(MajestixAccount, PortkeyAccount);
 
     /// <summary>The request every target gets, byte for byte; the mock answers 16 words (16 o200k tokens).</summary>
     public static string Body(bool stream) =>

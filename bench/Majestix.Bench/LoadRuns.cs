@@ -56,7 +56,7 @@ internal static class LoadRuns
                 {
                     // The ledger writes and usage events behind inference-api's last run, or Portkey's backlog,
                     // load the machine; the next run, of whichever target, starts once they are done.
-                    await BackgroundWork.WaitUntilQuietAsync(redis, stack.GatewayPids, QuietWait);
+                    await BackgroundWork.WaitUntilQuietAsync(redis, stack.GatewayCpuSeconds, QuietWait);
                     var warmup = await Wrk.RunAsync(settings.RepoRoot, target, stream, concurrency, settings.Warmup);
                     var redisBefore = target == stack.Majestix ? await redisStats.ReadAsync() : null;
                     var machineBefore = stack.Cpu.Take();

@@ -15,6 +15,9 @@ internal sealed class MachineCpu(IReadOnlyList<(string Name, ExternalProcess Pro
 
     public IEnumerable<string> Names => _trees.Select(t => t.Name);
 
+    /// <summary>CPU seconds the named accounts have used so far, children included.</summary>
+    public double SecondsOf(params string[] names) => _trees.Where(t => names.Contains(t.Name)).Sum(t => t.Ids.Sum(CpuSecondsWhileAlive));
+
     public Snapshot Take() => new(CoreTicks(), _trees.ToDictionary(t => t.Name, t => t.Ids.Sum(CpuSecondsWhileAlive), StringComparer.Ordinal));
 
     public static MachineCpuUse Between(Snapshot before, Snapshot after)

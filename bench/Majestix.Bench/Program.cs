@@ -25,7 +25,7 @@ BenchStack.Log("counting Redis commands per request under MONITOR (200 sequentia
 RoundTripSample[] roundTrips = [await RoundTripSample.MeasureAsync(stack, stream: false, 100), await RoundTripSample.MeasureAsync(stack, stream: true, 100)];
 
 BenchStack.Log($"timing the first byte of {settings.FirstByteSamples} streams per target back to back, and as many after idle");
-await BackgroundWork.WaitUntilQuietAsync(redis, stack.GatewayPids, TimeSpan.FromSeconds(60));
+await BackgroundWork.WaitUntilQuietAsync(redis, stack.GatewayCpuSeconds, TimeSpan.FromSeconds(60));
 BenchStack.Log("timing the machine's own cost of crossing between the cores (no gateway)");
 var hopFloor = HopFloor.Measure(settings.GatewayCpu);
 using var probe = new FirstByteProbe();
