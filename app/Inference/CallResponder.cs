@@ -84,7 +84,8 @@ internal static class CallResponder
         {
             await shape.OnCompleted(new CallReply(text!.ToString(), toolUses));
         }
-        await stream.WriteAsync(w => WriteDone(w, call, charge, shape), CancellationToken.None);
+        var settled = charge ?? throw new InvalidOperationException("A call whose answer reports credits must be settled before it.");
+        await stream.WriteAsync(w => WriteDone(w, call, settled, shape), CancellationToken.None);
     }
 
     private static async Task RespondAsync(HttpContext context, StartedCall call, ModelCall calls, ResponseShape shape)

@@ -10,6 +10,9 @@ internal static class GatewaySetup
     {
         builder.AddModelProviders();
         builder.Services.AddSingleton<ModelCall>();
+        // Registered after the ledger writer and the usage publisher, so it stops first and they drain what its settles queued.
+        builder.Services.AddSingleton<BackgroundSettles>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<BackgroundSettles>());
         builder.Services.AddSingleton<IValidateOptions<StreamingOptions>, StreamingOptionsValidator>();
         builder.Services.AddOptions<StreamingOptions>().BindConfiguration(StreamingOptions.SectionName).ValidateOnStart();
         return builder;

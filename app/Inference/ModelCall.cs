@@ -14,11 +14,17 @@ internal sealed record StartedCall(ModelRun Run, CreditReservation? Reservation,
 {
     /// <summary>The agent task a call made for the executor belongs to (usage events name it).</summary>
     public string? AgentTaskId { get; init; }
+
+    /// <summary>The model that answered (a fallback's when one took over), else the one asked for.</summary>
+    public ModelEntry ServedModel => Run.ServedBy ?? Run.Requested;
+
+    /// <summary>The provider's usage, or the output counted so far when it reported none (a cut stream).</summary>
+    public Usage UsedTokens => Run.Usage ?? new Usage(0, 0, UsageSource.Counted);
 }
 
 /// <summary>
-/// A non-streamed call after it was settled: the response and its charge, or the failure that left
-/// nothing to answer with, or neither when the client left first.
+/// A non-streamed call after it was read: the response, or the failure that left nothing to answer with,
+/// or neither when the client left first. The charge is there when the call was settled before the answer.
 /// </summary>
 internal sealed record CollectedCall(ModelResponse? Response, CallCharge? Charge, ProviderFailureException? Failure);
 
@@ -34,7 +40,7 @@ internal sealed record CallCharge(ModelEntry Model, Usage Usage, long ChargedUni
 /// goes through here, so no path can skip the reservation.
 /// </summary>
 internal sealed class ModelCall(ModelCatalog catalog, ModelRouter router, FallbackRunner runner, TokenCounter counter, CreditStore credits,
-    UsageLog usage, TimeProvider time)
+    UsageLog usage, BackgroundSettles backgroundSettles, TimeProvider time)
 {
     // The provider's tokenizer may count the prompt a little higher than o200k does.
     private const double InputEstimateMargin = 1.1;
@@ -79,46 +85,67 @@ internal sealed class ModelCall(ModelCatalog catalog, ModelRouter router, Fallba
 
     /// <summary>
     /// Reads a non-streamed call to its end and settles it on every way out; endpoints only write the
-    /// answer (the streaming counterpart is <see cref="StreamPump"/>).
+    /// answer (the streaming counterpart is <see cref="StreamPump"/>). With <see cref="Settlement.Background"/>
+    /// the settle is under way when this returns and the result carries no charge.
     /// </summary>
-    public async Task<CollectedCall> CollectAsync(StartedCall call, HttpContext context)
+    public async Task<CollectedCall> CollectAsync(StartedCall call, HttpContext context, Settlement settlement = Settlement.BeforeAnswer)
     {
-        ModelResponse response;
+        ModelResponse? response = null;
+        ProviderFailureException? failure = null;
+        UsageOutcome outcome;
         try
         {
             response = await call.Run.CollectAsync(context.RequestAborted);
+            outcome = response.Failure is { } failed ? UsageOutcome.ProviderFailed(failed) : UsageOutcome.Ok;
         }
         catch (ProviderFailureException exception)
         {
-            await SettleAsync(call, context, UsageOutcome.ProviderFailed(exception));
-            return new CollectedCall(null, null, exception);
+            failure = exception;
+            outcome = UsageOutcome.ProviderFailed(exception);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
-            await SettleAsync(call, context, UsageOutcome.Cancelled);
-            return new CollectedCall(null, null, null);
+            outcome = UsageOutcome.Cancelled;
         }
-        var charge = await SettleAsync(call, context, response.Failure is { } failed ? UsageOutcome.ProviderFailed(failed) : UsageOutcome.Ok);
-        return new CollectedCall(response, charge, null);
+
+        CallCharge? charge = null;
+        if (settlement == Settlement.Background)
+        {
+            SettleInBackground(call, context, outcome);
+        }
+        else
+        {
+            charge = await SettleAsync(call, context, outcome);
+        }
+        return new CollectedCall(response, response is null ? null : charge, failure);
     }
 
     /// <summary>
+    /// Starts the settle (its Redis script is issued before this returns) and lets the request end without
+    /// waiting for it; <see cref="BackgroundSettles"/> logs a failure and holds shutdown until it is done.
+    /// </summary>
+    public void SettleInBackground(StartedCall call, HttpContext context, UsageOutcome outcome) =>
+        backgroundSettles.Track(SettleAsync(call, context, outcome), context.TraceIdentifier);
+
+    /// <summary>
     /// Charges what the serving model used (provider usage, or counted output when a stream was cut),
-    /// never more than was held. Runs even when the client has gone: the tokens were produced.
+    /// never more than was held. Runs even when the client has gone: the tokens were produced. Reads the
+    /// context only before its first await, so it may outlive the request (<see cref="SettleInBackground"/>).
     /// </summary>
     public async Task<CallCharge> SettleAsync(StartedCall call, HttpContext context, UsageOutcome outcome)
     {
-        var model = call.Run.ServedBy ?? call.Run.Requested;
-        var used = call.Run.Usage ?? new Usage(0, 0, UsageSource.Counted);
+        var requestId = context.TraceIdentifier;
+        var model = call.ServedModel;
+        var used = call.UsedTokens;
         var cost = CreditPrice.ForTokens(model.InputUsdPerMillion, model.OutputUsdPerMillion, used.InputTokens, used.OutputTokens);
         var charged = cost;
         if (call.Reservation is not null)
         {
-            var settled = await credits.SettleAsync(call.Reservation, cost, model.Key, context.TraceIdentifier, CancellationToken.None);
+            var settled = await credits.SettleAsync(call.Reservation, cost, model.Key, requestId, CancellationToken.None);
             charged = settled.Status == SettleStatus.Unenforced ? cost : settled.ChargedUnits;
         }
 
-        usage.Record(context, new ModelCallUsage
+        usage.Record(requestId, new ModelCallUsage
         {
             Caller = call.Caller,
             // Agent calls bill the user the executor names; every other caller bills itself.

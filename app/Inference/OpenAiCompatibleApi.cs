@@ -115,7 +115,8 @@ internal static class OpenAiCompatibleApi
         FinishReason? finishReason = null;
         var toolIndex = 0;
         // Thinking is not requested (see ChatCompletionRequest.ToModelRequest); usage is read from the run at settlement.
-        var (charge, failure, clientGone) = await StreamPump.RunAsync(context, call, calls, stream,
+        // The answer reports tokens, not credits: the settle need not hold it up.
+        var (_, failure, clientGone) = await StreamPump.RunAsync(context, call, calls, stream,
             () => stream.WriteAsync(w => WriteChunk(w, completion, call, d => { d.WriteString("role", "assistant"); d.WriteString("content", ""); }, null), aborted),
             modelEvent =>
             {
@@ -141,7 +142,7 @@ internal static class OpenAiCompatibleApi
                     default:
                         return Task.CompletedTask;
                 }
-            });
+            }, Settlement.Background);
 
         if (clientGone)
         {
@@ -159,10 +160,10 @@ internal static class OpenAiCompatibleApi
         {
             await stream.WriteAsync(w =>
             {
-                WriteChunkHeader(w, completion, charge.Model.Key);
+                WriteChunkHeader(w, completion, call.ServedModel.Key);
                 w.WriteStartArray("choices");
                 w.WriteEndArray();
-                WriteUsage(w, charge.Usage);
+                WriteUsage(w, call.UsedTokens);
             }, CancellationToken.None);
         }
         await context.Response.Body.WriteAsync(DoneFrame, CancellationToken.None);
@@ -171,13 +172,14 @@ internal static class OpenAiCompatibleApi
 
     private static async Task RespondAsync(HttpContext context, StartedCall call, ModelCall calls, Completion completion)
     {
-        var (response, charge, failure) = await calls.CollectAsync(call, context);
+        // The answer reports tokens, not credits: it is written while the settle is on its way.
+        var (response, _, failure) = await calls.CollectAsync(call, context, Settlement.Background);
         if (failure is not null)
         {
             await ErrorAsync(context, failure.ClientStatusCode, failure.Message, "api_error", "upstream_error", null);
             return;
         }
-        if (response is null || charge is null)
+        if (response is null)
         {
             return;
         }
@@ -193,7 +195,7 @@ internal static class OpenAiCompatibleApi
             w.WriteString("id", completion.Id);
             w.WriteString("object", "chat.completion");
             w.WriteNumber("created", completion.Created);
-            w.WriteString("model", charge.Model.Key);
+            w.WriteString("model", call.ServedModel.Key);
             w.WriteStartArray("choices");
             w.WriteStartObject();
             w.WriteNumber("index", 0);
@@ -224,7 +226,7 @@ internal static class OpenAiCompatibleApi
             w.WriteString("finish_reason", FinishReasonName(response.FinishReason, response.ToolUses.Count > 0));
             w.WriteEndObject();
             w.WriteEndArray();
-            WriteUsage(w, charge.Usage);
+            WriteUsage(w, call.UsedTokens);
         });
     }
 

@@ -3,18 +3,19 @@ using Majestix.InferenceApi.UsageEvents;
 
 namespace Majestix.InferenceApi.Inference;
 
-/// <summary>How a streamed call ended, after it was settled.</summary>
-internal sealed record PumpResult(CallCharge Charge, ProviderFailureException? Failure, bool ClientGone);
+/// <summary>How a streamed call ended; the charge is there when it was settled before the answer's end.</summary>
+internal sealed record PumpResult(CallCharge? Charge, ProviderFailureException? Failure, bool ClientGone);
 
 /// <summary>
 /// The one loop every streaming endpoint runs: events out with keep-alives, the first token timed, and
 /// settlement exactly once on every way out — normal end, provider failure, a client that left, or a bug.
-/// Endpoints only say how each output event is written.
+/// Endpoints only say how each output event is written. With <see cref="Settlement.Background"/> the settle
+/// is under way, not done, when this returns (a bug's settle is always awaited before the exception goes on).
 /// </summary>
 internal static class StreamPump
 {
     public static async Task<PumpResult> RunAsync(HttpContext context, StartedCall call, ModelCall calls, EventStream stream,
-        Func<Task> writeOpening, Func<ModelEvent, Task> writeEvent)
+        Func<Task> writeOpening, Func<ModelEvent, Task> writeEvent, Settlement settlement = Settlement.BeforeAnswer)
     {
         var aborted = context.RequestAborted;
         ProviderFailureException? failure = null;
@@ -58,6 +59,11 @@ internal static class StreamPump
             throw;
         }
 
+        if (settlement == Settlement.Background)
+        {
+            calls.SettleInBackground(call, context, outcome);
+            return new PumpResult(null, failure, aborted.IsCancellationRequested);
+        }
         var charge = await calls.SettleAsync(call, context, outcome);
         return new PumpResult(charge, failure, aborted.IsCancellationRequested);
     }

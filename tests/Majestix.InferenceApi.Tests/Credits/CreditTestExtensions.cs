@@ -1,5 +1,6 @@
 using Majestix.GoogleCloud.Firestore;
 using Majestix.InferenceApi.Credits;
+using Majestix.InferenceApi.Inference;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
@@ -14,12 +15,18 @@ internal static class CreditTestExtensions
 
     public static IDatabase Redis(this WebApplicationFactory<Program> app) => app.Services.GetRequiredService<IDatabase>();
 
+    /// <summary>Waits until the settles the OpenAI-compatible endpoint left running after its answers are done.</summary>
+    public static Task WaitForSettlesAsync(this WebApplicationFactory<Program> app) =>
+        app.Services.GetRequiredService<BackgroundSettles>().WhenIdleAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
+
     /// <summary>
     /// Waits until every settled charge's ledger entry is written by the background writer (the pending set
-    /// is empty: a member leaves it only once its entry is confirmed in the ledger).
+    /// is empty: a member leaves it only once its entry is confirmed in the ledger), after any settle still
+    /// running has marked its entry pending.
     /// </summary>
     public static async Task WaitForLedgerWritesAsync(this WebApplicationFactory<Program> app, int stillPending = 0)
     {
+        await app.WaitForSettlesAsync();
         var redis = app.Services.GetRequiredService<IDatabase>();
         var deadline = DateTimeOffset.UtcNow.AddSeconds(20);
         while (await redis.SortedSetLengthAsync(CreditKeys.LedgerPending) > stillPending)

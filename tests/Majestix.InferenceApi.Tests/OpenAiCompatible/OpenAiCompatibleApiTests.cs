@@ -3,6 +3,10 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Majestix.GoogleCloud.Firestore;
+using Majestix.InferenceApi.Credits;
+using Majestix.InferenceApi.Inference.Catalog;
+using Majestix.InferenceApi.Tests.Credits;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Majestix.InferenceApi.Tests.OpenAiCompatible;
 
@@ -48,7 +52,9 @@ public sealed class OpenAiCompatibleApiTests(PlatformFixture platform)
         usage.GetProperty("completion_tokens").GetInt32().ShouldBe(16);
         usage.GetProperty("prompt_tokens").GetInt32().ShouldBeGreaterThan(0);
         usage.GetProperty("total_tokens").GetInt32().ShouldBe(usage.GetProperty("prompt_tokens").GetInt32() + 16);
-        (await RemainingAsync(client)).ShouldBeLessThan(before);
+        // The answer went out before its settle finished; once it has, exactly the reported tokens are charged.
+        await app.WaitForSettlesAsync();
+        (await RemainingAsync(client)).ShouldBe(before - Price(app, "gpt-5-mini", usage));
     }
 
     [Fact]
@@ -58,6 +64,7 @@ public sealed class OpenAiCompatibleApiTests(PlatformFixture platform)
         await app.SeedUserAsync("oa-stream", "pro");
         var (_, apiKey) = await app.SeedKeyAsync("oa-stream");
         using var client = app.BearerClient(apiKey);
+        var before = await RemainingAsync(client);
 
         var (frames, done) = await StreamAsync(client, new
         {
@@ -81,6 +88,8 @@ public sealed class OpenAiCompatibleApiTests(PlatformFixture platform)
         usage.GetProperty("choices").GetArrayLength().ShouldBe(0);
         usage.GetProperty("usage").GetProperty("completion_tokens").GetInt32().ShouldBe(16);
         usage.GetProperty("usage").GetProperty("total_tokens").GetInt32().ShouldBeGreaterThan(16);
+        await app.WaitForSettlesAsync();
+        (await RemainingAsync(client)).ShouldBe(before - Price(app, "claude-haiku", usage.GetProperty("usage")));
     }
 
     [Fact]
@@ -240,6 +249,13 @@ public sealed class OpenAiCompatibleApiTests(PlatformFixture platform)
             }
         }
         return (frames, done);
+    }
+
+    private static decimal Price(InferenceApiApplication app, string modelKey, JsonElement usage)
+    {
+        var model = app.Services.GetRequiredService<ModelCatalog>().Find(modelKey)!;
+        return CreditUnits.ToCredits(CreditPrice.ForTokens(model.InputUsdPerMillion, model.OutputUsdPerMillion,
+            usage.GetProperty("prompt_tokens").GetInt32(), usage.GetProperty("completion_tokens").GetInt32()));
     }
 
     internal static async Task<decimal> RemainingAsync(HttpClient client)

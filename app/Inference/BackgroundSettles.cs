@@ -1,0 +1,72 @@
+using System.Collections.Concurrent;
+
+namespace Majestix.InferenceApi.Inference;
+
+/// <summary>How a call's settle relates to its answer.</summary>
+internal enum Settlement
+{
+    /// <summary>The answer reports the charge (<c>credits_used</c>), so it waits for the settle.</summary>
+    BeforeAnswer,
+
+    /// <summary>
+    /// The answer reports no charge (the OpenAI-compatible endpoint): the settle is sent before the answer is
+    /// written and the request ends without waiting for its reply.
+    /// </summary>
+    Background,
+}
+
+/// <summary>
+/// The settles still running after their request ended (<see cref="Settlement.Background"/>). Shutdown waits
+/// for them; it is registered after the ledger writer and the usage publisher, so it stops before them and
+/// what these settles queue is still drained. A process killed outright in the sub-millisecond window leaves
+/// the hold to the reaper, which voids it: the call goes unbilled, never billed twice.
+/// </summary>
+internal sealed class BackgroundSettles(ILogger<BackgroundSettles> logger) : IHostedService
+{
+    private readonly ConcurrentDictionary<Task, byte> _running = new();
+
+    public int Running => _running.Count;
+
+    public void Track(Task settle, string requestId)
+    {
+        var observed = ObserveAsync(settle, requestId);
+        _running.TryAdd(observed, 0);
+        // Added before the removal is registered, so a settle that has already finished is removed at once.
+        observed.ContinueWith(static (task, running) => ((ConcurrentDictionary<Task, byte>)running!).TryRemove(task, out _), _running,
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private async Task ObserveAsync(Task settle, string requestId)
+    {
+        try
+        {
+            await settle;
+        }
+        catch (Exception exception)
+        {
+            // Nobody awaits this settle: log it. The hold stays until the reaper voids it.
+            logger.LogError(exception, "The settle of request {RequestId} failed after its answer was sent; the reaper will void its hold", requestId);
+        }
+    }
+
+    /// <summary>Completes when no settle is running (observers never throw, so this only waits).</summary>
+    public async Task WhenIdleAsync(CancellationToken cancellationToken)
+    {
+        while (!_running.IsEmpty)
+        {
+            await Task.WhenAll(_running.Keys).WaitAsync(cancellationToken);
+            await Task.Yield();
+        }
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (!_running.IsEmpty)
+        {
+            logger.LogInformation("Shutdown waits for {Count} background settles", _running.Count);
+        }
+        await WhenIdleAsync(cancellationToken);
+    }
+}
