@@ -67,6 +67,14 @@ internal sealed class BackgroundSettles(ILogger<BackgroundSettles> logger) : IHo
         {
             logger.LogInformation("Shutdown waits for {Count} background settles", _running.Count);
         }
-        await WhenIdleAsync(cancellationToken);
+        try
+        {
+            await WhenIdleAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The host's shutdown timeout ran out: let the ledger writer and the publisher still drain what they have.
+            logger.LogWarning("Shutdown timed out with {Count} background settles running; the reaper will void their holds", _running.Count);
+        }
     }
 }

@@ -233,7 +233,7 @@ internal static class OpenAiCompatibleApi
     private static void WriteChunk(Utf8JsonWriter writer, Completion completion, StartedCall call, Action<Utf8JsonWriter> writeDelta, string? finishReason)
     {
         // Before the first output this is the requested model; a fallback before output shows up from then on.
-        WriteChunkHeader(writer, completion, (call.Run.ServedBy ?? call.Run.Requested).Key);
+        WriteChunkHeader(writer, completion, call.ServedModel.Key);
         writer.WriteStartArray("choices");
         writer.WriteStartObject();
         writer.WriteNumber("index", 0);

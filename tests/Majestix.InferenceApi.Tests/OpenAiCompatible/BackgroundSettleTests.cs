@@ -130,6 +130,22 @@ public sealed class BackgroundSettleTests(PlatformFixture platform) : IAsyncLife
         error.Message.ShouldContain("req-failed");
     }
 
+    [Fact]
+    public async Task ShutdownThatRunsOutOfTimeStopsWaitingAndSaysWhatItLeft()
+    {
+        var logger = new RecordingLogger();
+        var settles = new BackgroundSettles(logger);
+        var stuck = new TaskCompletionSource();
+        settles.Track(stuck.Task, "req-stuck");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+
+        await settles.StopAsync(timeout.Token).WaitAsync(TimeSpan.FromSeconds(5));
+
+        settles.Running.ShouldBe(1);
+        logger.Entries.Where(e => e.Level == LogLevel.Warning).ShouldHaveSingleItem().Message.ShouldContain("1 background settles");
+        stuck.SetResult();
+    }
+
     private sealed class RecordingLogger : ILogger<BackgroundSettles>
     {
         public List<(LogLevel Level, string Message)> Entries { get; } = [];
