@@ -108,29 +108,28 @@ internal sealed class ModelCall(ModelCatalog catalog, ModelRouter router, Fallba
             outcome = UsageOutcome.Cancelled;
         }
 
-        CallCharge? charge = null;
-        if (settlement == Settlement.Background)
-        {
-            SettleInBackground(call, context, outcome);
-        }
-        else
-        {
-            charge = await SettleAsync(call, context, outcome);
-        }
-        return new CollectedCall(response, response is null ? null : charge, failure);
+        return new CollectedCall(response, await SettleAsync(call, context, outcome, settlement), failure);
     }
 
     /// <summary>
-    /// Starts the settle (its Redis script is issued before this returns) and lets the request end without
-    /// waiting for it; <see cref="BackgroundSettles"/> logs a failure and holds shutdown until it is done.
+    /// Settles as <paramref name="settlement"/> says: awaited, returning the charge, or started (its Redis
+    /// script issued before this returns) and left to <see cref="BackgroundSettles"/>, which logs a failure
+    /// and holds shutdown until it is done; then there is no charge to return.
     /// </summary>
-    public void SettleInBackground(StartedCall call, HttpContext context, UsageOutcome outcome) =>
+    public async Task<CallCharge?> SettleAsync(StartedCall call, HttpContext context, UsageOutcome outcome, Settlement settlement)
+    {
+        if (settlement == Settlement.BeforeAnswer)
+        {
+            return await SettleAsync(call, context, outcome);
+        }
         backgroundSettles.Track(SettleAsync(call, context, outcome), context.TraceIdentifier);
+        return null;
+    }
 
     /// <summary>
     /// Charges what the serving model used (provider usage, or counted output when a stream was cut),
     /// never more than was held. Runs even when the client has gone: the tokens were produced. Reads the
-    /// context only before its first await, so it may outlive the request (<see cref="SettleInBackground"/>).
+    /// context only before its first await, so it may outlive the request (<see cref="Settlement.Background"/>).
     /// </summary>
     public async Task<CallCharge> SettleAsync(StartedCall call, HttpContext context, UsageOutcome outcome)
     {

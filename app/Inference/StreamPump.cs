@@ -59,12 +59,7 @@ internal static class StreamPump
             throw;
         }
 
-        if (settlement == Settlement.Background)
-        {
-            calls.SettleInBackground(call, context, outcome);
-            return new PumpResult(null, failure, aborted.IsCancellationRequested);
-        }
-        var charge = await calls.SettleAsync(call, context, outcome);
+        var charge = await calls.SettleAsync(call, context, outcome, settlement);
         return new PumpResult(charge, failure, aborted.IsCancellationRequested);
     }
 }

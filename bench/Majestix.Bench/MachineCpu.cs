@@ -16,9 +16,11 @@ internal sealed class MachineCpu(IReadOnlyList<(string Name, ExternalProcess Pro
     public IEnumerable<string> Names => _trees.Select(t => t.Name);
 
     /// <summary>CPU seconds the named accounts have used so far, children included.</summary>
-    public double SecondsOf(params string[] names) => _trees.Where(t => names.Contains(t.Name)).Sum(t => t.Ids.Sum(CpuSecondsWhileAlive));
+    public double SecondsOf(params string[] names) => _trees.Where(t => names.Contains(t.Name)).Sum(TreeSeconds);
 
-    public Snapshot Take() => new(CoreTicks(), _trees.ToDictionary(t => t.Name, t => t.Ids.Sum(CpuSecondsWhileAlive), StringComparer.Ordinal));
+    public Snapshot Take() => new(CoreTicks(), _trees.ToDictionary(t => t.Name, TreeSeconds, StringComparer.Ordinal));
+
+    private static double TreeSeconds((string Name, int[] Ids) tree) => tree.Ids.Sum(CpuSecondsWhileAlive);
 
     public static MachineCpuUse Between(Snapshot before, Snapshot after)
     {
