@@ -6,10 +6,16 @@ namespace Majestix.InferenceApi.Credits;
 internal static class CreditKeys
 {
     /// <summary>Hash: plan and top-up buckets, allocation, cycle start/end/anchor/index, plan name (amounts in micro-credits).</summary>
-    public static RedisKey Balance(string userId) => $"credits:{userId}";
+    public static RedisKey Balance(string userId) => BalancePrefix.Append(userId);
 
     /// <summary>Hash: hold id → <c>state|plan part|top-up part|cycle start</c>; finished holds stay as records for a while.</summary>
-    public static RedisKey Holds(string userId) => $"credits:{userId}:holds";
+    public static RedisKey Holds(string userId) => Balance(userId).Append(":holds");
+
+    /// <summary>
+    /// The gate script builds <see cref="Balance"/>, <see cref="Holds"/> and <see cref="HoldMember"/> from this
+    /// and the key owner's id itself (see <c>RedisGate.GateScript</c>): change them together.
+    /// </summary>
+    public static RedisKey BalancePrefix => "credits:";
 
     /// <summary>Set of grant ids already applied to the hot balance.</summary>
     public static RedisKey AppliedGrants(string userId) => $"credits:{userId}:grants";

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Majestix.InferenceApi.Identity;
 
 namespace Majestix.InferenceApi.Credits;
 
@@ -20,6 +21,18 @@ internal enum ReserveStatus
 
 /// <summary>Credits held for one request; pass it back to settle.</summary>
 internal sealed record CreditReservation(string UserId, string HoldId, long Units, long PlanUnits, long TopupUnits, long CycleStartMs, bool Enforced);
+
+/// <summary>
+/// Credits to hold for a call in the gate's Redis trip (<c>RedisGate.PassAsync</c>), taken only when the
+/// key owner's plan is one of <paramref name="Plans"/> (the plans that may use the model).
+/// </summary>
+internal sealed record HoldRequest(long Units, TimeSpan Ttl, IReadOnlyCollection<Plan> Plans)
+{
+    public string HoldId { get; } = CreditStore.NewHoldId();
+
+    /// <summary>The plans as the script matches them: <c>|free|pro|</c>.</summary>
+    public string PlanList => "|" + string.Concat(Plans.Select(plan => plan.WireName() + "|"));
+}
 
 internal sealed record ReserveResult(ReserveStatus Status, CreditReservation? Reservation, long AvailableUnits, long RequiredUnits, string Plan);
 

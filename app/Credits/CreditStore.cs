@@ -88,26 +88,34 @@ internal sealed class CreditStore(
         end
         """;
 
-    // KEYS: balance, holds, expiry. ARGV: hold id, amount, now ms, expires ms, expiry member.
+    // Holds amount (plan bucket first, then top-up, all or nothing) and schedules the hold's expiry. Shared by
+    // the reserve script and the gate's (RedisGate), which holds for a call in the same trip as its key check.
     // Returns {'load'} | {'short', available, plan name} | {'ok', plan part, top-up part, cycle start}.
-    private static readonly RedisScript ReserveScript = new(SharedLua + """
+    internal const string ReserveLua = SharedLua + """
 
-        if redis.call('EXISTS', KEYS[1]) == 0 then return {'load'} end
-        roll(KEYS[1], tonumber(ARGV[3]))
-        local amount = tonumber(ARGV[2])
-        local plan = tonumber(redis.call('HGET', KEYS[1], 'plan'))
-        local topup = tonumber(redis.call('HGET', KEYS[1], 'topup'))
-        if plan + topup < amount then
-          return {'short', int(math.max(0, plan + topup)), redis.call('HGET', KEYS[1], 'plan_name')}
+        local function reserve(balance, holds, expiry, hold_id, amount, now, expires, member)
+          if redis.call('EXISTS', balance) == 0 then return {'load'} end
+          roll(balance, now)
+          local plan = tonumber(redis.call('HGET', balance, 'plan'))
+          local topup = tonumber(redis.call('HGET', balance, 'topup'))
+          if plan + topup < amount then
+            return {'short', int(math.max(0, plan + topup)), redis.call('HGET', balance, 'plan_name')}
+          end
+          local from_plan = math.max(0, math.min(amount, plan))
+          local from_topup = amount - from_plan
+          local cycle = redis.call('HGET', balance, 'cycle_start')
+          redis.call('HINCRBY', balance, 'plan', int(-from_plan))
+          redis.call('HINCRBY', balance, 'topup', int(-from_topup))
+          redis.call('HSET', holds, hold_id, 'held|' .. int(from_plan) .. '|' .. int(from_topup) .. '|' .. cycle)
+          redis.call('ZADD', expiry, expires, member)
+          return {'ok', int(from_plan), int(from_topup), cycle}
         end
-        local from_plan = math.max(0, math.min(amount, plan))
-        local from_topup = amount - from_plan
-        local cycle = redis.call('HGET', KEYS[1], 'cycle_start')
-        redis.call('HINCRBY', KEYS[1], 'plan', int(-from_plan))
-        redis.call('HINCRBY', KEYS[1], 'topup', int(-from_topup))
-        redis.call('HSET', KEYS[2], ARGV[1], 'held|' .. int(from_plan) .. '|' .. int(from_topup) .. '|' .. cycle)
-        redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
-        return {'ok', int(from_plan), int(from_topup), cycle}
+        """;
+
+    // KEYS: balance, holds, expiry. ARGV: hold id, amount, now ms, expires ms, expiry member.
+    private static readonly RedisScript ReserveScript = new(ReserveLua + """
+
+        return reserve(KEYS[1], KEYS[2], KEYS[3], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5])
         """);
 
     // KEYS: balance, holds, expiry, ledger pending, usage report cache. ARGV: hold id, actual, now ms, member, record retention ms.
@@ -213,6 +221,9 @@ internal sealed class CreditStore(
 
     private CreditOptions Settings => options.Value;
 
+    /// <summary>How long a hold lasts before the reaper voids it, unless a call asks for longer.</summary>
+    public TimeSpan HoldTtl => Settings.HoldTtl;
+
     /// <summary>
     /// Holds <paramref name="units"/> (the worst case) before a model call: plan bucket first, then top-up,
     /// all or nothing. One round trip; a balance Redis does not have yet is rebuilt from Firestore first.
@@ -220,7 +231,7 @@ internal sealed class CreditStore(
     public async Task<ReserveResult> ReserveAsync(string userId, long units, TimeSpan? holdTtl = null, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(units);
-        var holdId = "hold_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+        var holdId = NewHoldId();
         var unenforced = new ReserveResult(ReserveStatus.Unenforced, new CreditReservation(userId, holdId, units, 0, 0, 0, Enforced: false), 0, units, "");
         return await guard.RunAsync(async () =>
         {
@@ -241,14 +252,21 @@ internal sealed class CreditStore(
         var reply = (RedisResult[])(await ReserveScript.EvaluateAsync(redis,
             [CreditKeys.Balance(userId), CreditKeys.Holds(userId), CreditKeys.HoldExpiry],
             [holdId, units, now.ToUnixTimeMilliseconds(), (now + holdTtl).ToUnixTimeMilliseconds(), CreditKeys.HoldMember(userId, holdId)]))!;
-        return (string?)reply[0] switch
+        return ReadReserveReply(userId, holdId, units, reply);
+    }
+
+    /// <summary>The reply of the Lua <c>reserve</c> (<see cref="ReserveLua"/>) from <paramref name="offset"/> on; null for <c>load</c>.</summary>
+    internal static ReserveResult? ReadReserveReply(string userId, string holdId, long units, RedisResult[] reply, int offset = 0) =>
+        (string?)reply[offset] switch
         {
             "load" => null,
-            "short" => new ReserveResult(ReserveStatus.Insufficient, null, Long(reply[1]), units, (string?)reply[2] ?? ""),
+            "short" => new ReserveResult(ReserveStatus.Insufficient, null, Long(reply[offset + 1]), units, (string?)reply[offset + 2] ?? ""),
             _ => new ReserveResult(ReserveStatus.Reserved,
-                new CreditReservation(userId, holdId, units, Long(reply[1]), Long(reply[2]), Long(reply[3]), Enforced: true), 0, units, ""),
+                new CreditReservation(userId, holdId, units, Long(reply[offset + 1]), Long(reply[offset + 2]), Long(reply[offset + 3]), Enforced: true), 0, units, ""),
         };
-    }
+
+    /// <summary>A new hold's id: unique, and never chosen by a client.</summary>
+    internal static string NewHoldId() => "hold_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
 
     /// <summary>
     /// Charges actual usage (at most what was held) and returns the rest. Idempotent: settling a hold

@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using Majestix.InferenceApi.Audit;
+using Majestix.InferenceApi.Credits;
 using Majestix.InferenceApi.Errors;
 using Majestix.InferenceApi.Keys;
 using Majestix.InferenceApi.RateLimiting;
@@ -13,7 +15,9 @@ namespace Majestix.InferenceApi.Identity;
 /// this order: blocked address → per-IP limit → credentials → source allowed here → per-user limit.
 /// An API key found in the cache costs one Redis round trip: the gate script applies its owner's
 /// window too. A web caller costs two (gate, then window), plus one for its plan on a cache miss;
-/// its token costs none (key sets are cached in memory).
+/// its token costs none (key sets are cached in memory). On a <see cref="HoldsInGate"/> endpoint, a key
+/// verified here within the last minute is left to the endpoint as a <see cref="GateTicket"/>: the same
+/// checks in the same order, run once the body is read, with the call's credit hold in the gate's trip.
 /// </summary>
 internal sealed class CallerGate(
     RequestDelegate next,
@@ -27,6 +31,11 @@ internal sealed class CallerGate(
 {
     private const string ApiKeyHeader = "X-Api-Key";
     private const string AppCheckHeader = "X-Firebase-AppCheck";
+    private const long RecentKeyMilliseconds = 60_000;
+    private const int RecentKeyCapacity = 100_000;
+
+    // Key hashes this process verified lately, by Environment.TickCount64: which callers may skip ahead to the endpoint.
+    private readonly ConcurrentDictionary<string, long> _recentKeys = new(StringComparer.Ordinal);
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -38,6 +47,11 @@ internal sealed class CallerGate(
         }
 
         var ip = ClientIp.Resolve(context, limits.Value.TrustedProxyCount);
+        if (TryLeaveToEndpoint(context, requirement, ip))
+        {
+            await next(context);
+            return;
+        }
         var caller = requirement.AllowsAgent
             ? await AuthenticateInternalAsync(context, ip)
             : await AuthenticatePublicAsync(context, requirement, ip);
@@ -68,19 +82,53 @@ internal sealed class CallerGate(
         return new CallerContext(CallerSource.Agent, UserId: null, Plan.Free, ServiceAccount: check.Identity);
     }
 
+    /// <summary>
+    /// A <see cref="HoldsInGate"/> endpoint called with a key this process verified within the last minute gets
+    /// the key's gate as a <see cref="GateTicket"/> to finish itself, with the call's credit hold in the same trip.
+    /// </summary>
+    private bool TryLeaveToEndpoint(HttpContext context, CallerRequirement requirement, string ip)
+    {
+        if (!requirement.AllowsApiKey || context.GetEndpoint()?.Metadata.GetMetadata<HoldsInGate>() is null
+            || RawApiKey(context) is not { } rawKey || !ApiKeyStore.LooksLikeKey(rawKey))
+        {
+            return false;
+        }
+        var keyHash = ApiKeyStore.Hash(rawKey);
+        if (!_recentKeys.TryGetValue(keyHash, out var verifiedAt) || Environment.TickCount64 - verifiedAt > RecentKeyMilliseconds)
+        {
+            return false;
+        }
+        context.Features.Set(new GateTicket(async hold =>
+        {
+            var (caller, held) = await AuthenticateApiKeyAsync(context, requirement, ip, keyHash, hold);
+            if (caller is not null)
+            {
+                context.Features.Set(caller);
+            }
+            return (caller, held);
+        }));
+        return true;
+    }
+
+    private void RememberKey(string keyHash)
+    {
+        if (_recentKeys.Count >= RecentKeyCapacity && !_recentKeys.ContainsKey(keyHash))
+        {
+            // Crude, and enough: the set only saves a round trip, and refills from the next requests.
+            _recentKeys.Clear();
+        }
+        _recentKeys[keyHash] = Environment.TickCount64;
+    }
+
     private async Task<CallerContext?> AuthenticatePublicAsync(HttpContext context, CallerRequirement requirement, string ip)
     {
-        var rawKey = context.Request.Headers[ApiKeyHeader].ToString();
-        // OpenAI-compatible clients send their key as `Authorization: Bearer inf_...`. A bearer value with
-        // our key prefix is an API key, never a Firebase ID token (those are JWTs), so it takes the
-        // X-Api-Key path below unchanged: same checks, rate limits and audit events. X-Api-Key wins if both are sent.
-        if (rawKey.Length == 0 && BearerToken(context) is { } bearer && bearer.StartsWith(ApiKeyStore.KeyPrefix, StringComparison.Ordinal))
+        if (RawApiKey(context) is { } rawKey)
         {
-            rawKey = bearer;
-        }
-        if (rawKey.Length > 0)
-        {
-            return await AuthenticateApiKeyAsync(context, requirement, ip, rawKey);
+            if (!ApiKeyStore.LooksLikeKey(rawKey))
+            {
+                return await PassGateAsync(context, ip, null, null) is null ? null : await RejectAsync(context, ip, "malformed_key", "Invalid API key.");
+            }
+            return (await AuthenticateApiKeyAsync(context, requirement, ip, ApiKeyStore.Hash(rawKey), hold: null)).Caller;
         }
         if (BearerToken(context) is { } token)
         {
@@ -90,38 +138,36 @@ internal sealed class CallerGate(
         return passed is null ? null : await RejectAsync(context, ip, "missing_credentials", "Missing credentials: send X-Api-Key, or a Firebase ID token with X-Firebase-AppCheck.");
     }
 
-    private async Task<CallerContext?> AuthenticateApiKeyAsync(HttpContext context, CallerRequirement requirement, string ip, string rawKey)
+    /// <summary>The caller, or null when the request was refused and answered; with the hold the gate took, if any.</summary>
+    private async Task<(CallerContext? Caller, ReserveResult? Hold)> AuthenticateApiKeyAsync(HttpContext context, CallerRequirement requirement, string ip,
+        string keyHash, HoldRequest? hold)
     {
-        if (!ApiKeyStore.LooksLikeKey(rawKey))
-        {
-            return await PassGateAsync(context, ip, null, null) is null ? null : await RejectAsync(context, ip, "malformed_key", "Invalid API key.");
-        }
-        var keyHash = ApiKeyStore.Hash(rawKey);
         var passed = await PassGateAsync(context, ip, ApiKeyRedisKeys.Verified(keyHash), ApiKeyRedisKeys.UsedThisHour(keyHash),
-            admitKeyOwner: requirement.AllowsApiKey);
+            admitKeyOwner: requirement.AllowsApiKey, hold);
         if (passed is not { } gateResult)
         {
-            return null;
+            return (null, null);
         }
         var (check, key) = await keys.VerifyAsync(keyHash, gateResult.CachedEntry, context.RequestAborted);
         if (key is null)
         {
             var reason = check switch { KeyCheck.Expired => "expired_key", KeyCheck.Revoked => "revoked_key", _ => "invalid_key" };
-            return await RejectAsync(context, ip, reason, check == KeyCheck.Expired ? "API key expired." : "Invalid API key.");
+            return (await RejectAsync(context, ip, reason, check == KeyCheck.Expired ? "API key expired." : "Invalid API key."), gateResult.Hold);
         }
         if (!requirement.AllowsApiKey)
         {
             await ErrorAsync(context, StatusCodes.Status403Forbidden, "This endpoint requires a signed-in web session; API keys are not accepted here.");
-            return null;
+            return (null, null);
         }
         // Redis down under `allow`: the marker never comes back set, and last_used_at waits for Redis.
         if (gateResult.FirstUseThisHour)
         {
             keys.TouchInBackground(key);
         }
+        RememberKey(keyHash);
         var caller = new CallerContext(CallerSource.ApiKey, key.UserId, key.Plan, KeyId: key.KeyId);
         // A cached key's owner went through the per-user window inside the gate script already.
-        return await AdmitUserAsync(context, caller, ip, gateResult.User) ? caller : null;
+        return (await AdmitUserAsync(context, caller, ip, gateResult.User) ? caller : null, gateResult.Hold);
     }
 
     private async Task<CallerContext?> AuthenticateWebAsync(HttpContext context, CallerRequirement requirement, string ip, string idToken)
@@ -158,9 +204,10 @@ internal sealed class CallerGate(
     }
 
     /// <summary>Null when the request was answered (blocked or over the address limit).</summary>
-    private async Task<GateResult?> PassGateAsync(HttpContext context, string ip, RedisKey? lookup, RedisKey? marker, bool admitKeyOwner = false)
+    private async Task<GateResult?> PassGateAsync(HttpContext context, string ip, RedisKey? lookup, RedisKey? marker, bool admitKeyOwner = false,
+        HoldRequest? hold = null)
     {
-        var result = await guard.RunAsync(async () => await gate.PassAsync(ip, limitIp: true, lookup, marker, admitKeyOwner),
+        var result = await guard.RunAsync(async () => await gate.PassAsync(ip, limitIp: true, lookup, marker, admitKeyOwner, hold),
             new GateResult(GateVerdict.Pass, TimeSpan.Zero, RedisValue.Null, FirstUseThisHour: false));
         switch (result.Verdict)
         {
@@ -226,6 +273,21 @@ internal sealed class CallerGate(
     }
 
     private static int Seconds(TimeSpan span) => Math.Max(1, (int)Math.Ceiling(span.TotalSeconds));
+
+    /// <summary>
+    /// The API key sent, if any. OpenAI-compatible clients send theirs as <c>Authorization: Bearer inf_...</c>.
+    /// A bearer value with our key prefix is an API key, never a Firebase ID token (those are JWTs), so it takes
+    /// the X-Api-Key path unchanged: same checks, rate limits and audit events. X-Api-Key wins if both are sent.
+    /// </summary>
+    private static string? RawApiKey(HttpContext context)
+    {
+        var header = context.Request.Headers[ApiKeyHeader].ToString();
+        if (header.Length > 0)
+        {
+            return header;
+        }
+        return BearerToken(context) is { } bearer && bearer.StartsWith(ApiKeyStore.KeyPrefix, StringComparison.Ordinal) ? bearer : null;
+    }
 
     private static string? BearerToken(HttpContext context)
     {

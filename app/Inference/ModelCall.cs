@@ -57,28 +57,75 @@ internal sealed class ModelCall(ModelCatalog catalog, ModelRouter router, Fallba
             var probe = buildRequest(catalog.AllowedFor(caller.Plan)[0]);
             model = router.Choose(probe, caller.Plan, requireTools).Model;
         }
-        else if (catalog.Find(requestedModel) is not { Enabled: true } found)
+        else if (Refusal(requestedModel, caller) is { } refusal)
         {
-            return (null, new CallRefusal(StatusCodes.Status400BadRequest, $"Unknown model '{requestedModel}'. GET /models lists the models your plan can use."));
-        }
-        else if (!ModelCatalog.IsAllowed(found, caller.Plan))
-        {
-            return (null, new CallRefusal(StatusCodes.Status403Forbidden, $"Model '{requestedModel}' is not available on the {caller.Plan.WireName()} plan."));
+            return (null, refusal);
         }
         else
         {
-            model = found;
+            model = catalog.Find(requestedModel)!;
         }
 
         var request = buildRequest(model);
-        var worstCase = CreditPrice.ForTokens(model.InputUsdPerMillion, model.OutputUsdPerMillion,
-            (long)Math.Ceiling(counter.CountInput(request) * InputEstimateMargin), request.MaxTokens);
+        var worstCase = WorstCase(model, request);
         var reservation = await credits.ReserveAsync(billedUserId, worstCase, cancellationToken: cancellationToken);
+        return Start(caller, model, request, reservation, routed, endpoint, streamed, watch, cancellationToken);
+    }
+
+    /// <summary>
+    /// As the overload for a known caller, for an endpoint that lets an API key's gate ride with the call's
+    /// credit hold (<see cref="GateTicket"/>): with the model named in the body, the worst case is priced
+    /// first and held in the gate's Redis trip, one round trip instead of two. A call the gate refuses is
+    /// answered by it: then neither a call nor a refusal comes back.
+    /// </summary>
+    public async Task<(StartedCall? Call, CallRefusal? Refusal)> StartAsync(
+        GateTicket ticket, string endpoint, bool streamed, string requestedModel, Func<ModelEntry, ModelRequest> buildRequest,
+        bool requireTools, CancellationToken cancellationToken)
+    {
+        if (!ticket.IsPending || catalog.Find(requestedModel) is not { Enabled: true } model)
+        {
+            return await ticket.ResolveAsync() is { } known
+                ? await StartAsync(known, known.UserId!, endpoint, streamed, requestedModel, buildRequest, requireTools, cancellationToken)
+                : (null, null);
+        }
+
+        var watch = UsageStopwatch.StartNew(time);
+        var request = buildRequest(model);
+        var worstCase = WorstCase(model, request);
+        var (caller, held) = await ticket.ResolveWithHoldAsync(
+            new HoldRequest(worstCase, credits.HoldTtl, [.. Enum.GetValues<Plan>().Where(plan => ModelCatalog.IsAllowed(model, plan))]));
+        var refusal = caller is null ? null : Refusal(requestedModel, caller);
+        if (caller is null || refusal is not null)
+        {
+            // Only a key that expired between the gate's check and this process's can be refused after a hold.
+            if (held?.Reservation is { } orphan)
+            {
+                await credits.SettleAsync(orphan, 0, cancellationToken: CancellationToken.None);
+            }
+            return (null, refusal);
+        }
+        var reservation = held ?? await credits.ReserveAsync(caller.UserId!, worstCase, cancellationToken: cancellationToken);
+        return Start(caller, model, request, reservation, routed: false, endpoint, streamed, watch, cancellationToken);
+    }
+
+    private CallRefusal? Refusal(string requestedModel, CallerContext caller) =>
+        catalog.Find(requestedModel) is not { Enabled: true } found
+            ? new CallRefusal(StatusCodes.Status400BadRequest, $"Unknown model '{requestedModel}'. GET /models lists the models your plan can use.")
+            : !ModelCatalog.IsAllowed(found, caller.Plan)
+                ? new CallRefusal(StatusCodes.Status403Forbidden, $"Model '{requestedModel}' is not available on the {caller.Plan.WireName()} plan.")
+                : null;
+
+    private long WorstCase(ModelEntry model, ModelRequest request) =>
+        CreditPrice.ForTokens(model.InputUsdPerMillion, model.OutputUsdPerMillion,
+            (long)Math.Ceiling(counter.CountInput(request) * InputEstimateMargin), request.MaxTokens);
+
+    private (StartedCall? Call, CallRefusal? Refusal) Start(CallerContext caller, ModelEntry model, ModelRequest request, ReserveResult reservation,
+        bool routed, string endpoint, bool streamed, UsageStopwatch watch, CancellationToken cancellationToken)
+    {
         if (reservation.Status == ReserveStatus.Insufficient)
         {
             return (null, new CallRefusal(StatusCodes.Status402PaymentRequired, "Insufficient credits.", reservation));
         }
-
         var run = runner.Start(model.Key, caller.Plan, request, cancellationToken);
         return (new StartedCall(run, reservation.Reservation, routed, caller, endpoint, streamed, watch), null);
     }

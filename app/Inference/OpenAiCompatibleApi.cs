@@ -32,7 +32,8 @@ internal static class OpenAiCompatibleApi
         var group = routes.MapGroup("/v1")
             .RequireCaller(CallerRequirement.KeyOrWeb)
             .WithTags("OpenAI compatible");
-        group.MapPost("/chat/completions", (HttpContext context, CallerContext caller, ModelCall calls) => HandleAsync(context, caller, calls))
+        group.MapPost("/chat/completions", (HttpContext context, GateTicket ticket, ModelCall calls) => HandleAsync(context, ticket, calls))
+            .WithMetadata(HoldsInGate.Instance)
             .WithName("OpenAiChatCompletions");
         group.MapGet("/models", ListModelsAsync).WithName("OpenAiListModels");
         group.MapGet("/models/{id}", GetModelAsync).WithName("OpenAiGetModel");
@@ -67,30 +68,49 @@ internal static class OpenAiCompatibleApi
         writer.WriteString("owned_by", model.ProviderName);
     }
 
-    private static async Task HandleAsync(HttpContext context, CallerContext caller, ModelCall calls)
+    /// <remarks>
+    /// The caller's gate may still be pending (<see cref="GateTicket"/>): the body is read and checked first
+    /// so the call's credits can be held in the gate's trip, and every answer before the call waits for the gate.
+    /// </remarks>
+    private static async Task HandleAsync(HttpContext context, GateTicket ticket, ModelCall calls)
     {
         JsonElement body;
         try
         {
             body = (await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted)).RootElement;
         }
-        catch (JsonException)
+        catch (Exception exception) when (exception is JsonException or BadHttpRequestException)
         {
+            if (await ticket.ResolveAsync() is null)
+            {
+                return;
+            }
+            if (exception is BadHttpRequestException)
+            {
+                // Too large, or cut off: the error handling answers it, once the caller is known.
+                throw;
+            }
             await ErrorAsync(context, StatusCodes.Status400BadRequest, "The request body is not valid JSON.", "invalid_request_error", "invalid_json", null);
             return;
         }
         var (request, invalid) = ChatCompletionRequest.Parse(body);
         if (request is null)
         {
-            await ErrorAsync(context, StatusCodes.Status400BadRequest, invalid!.Message, "invalid_request_error", "invalid_value", invalid.Param);
+            if (await ticket.ResolveAsync() is not null)
+            {
+                await ErrorAsync(context, StatusCodes.Status400BadRequest, invalid!.Message, "invalid_request_error", "invalid_value", invalid.Param);
+            }
             return;
         }
 
-        var (call, refusal) = await calls.StartAsync(caller, caller.UserId!, Endpoint, request.Stream, request.Model, request.ToModelRequest,
+        var (call, refusal) = await calls.StartAsync(ticket, Endpoint, request.Stream, request.Model, request.ToModelRequest,
             requireTools: request.Tools.Count > 0, context.RequestAborted);
         if (call is null)
         {
-            await RefuseAsync(context, caller, refusal!);
+            if (refusal is not null)
+            {
+                await RefuseAsync(context, ticket.Caller!, refusal);
+            }
             return;
         }
 

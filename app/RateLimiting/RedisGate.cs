@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Majestix.InferenceApi.Credits;
 using Majestix.InferenceApi.Redis;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -16,7 +17,8 @@ public enum GateVerdict
 /// Outcome of the per-request gate: verdict, the looked-up cache entry, when to retry, and — when the
 /// entry was a live API key — the key owner's per-user window, already applied.
 /// </summary>
-internal readonly record struct GateResult(GateVerdict Verdict, TimeSpan RetryAfter, RedisValue CachedEntry, bool FirstUseThisHour, LimitResult? User = null);
+internal readonly record struct GateResult(GateVerdict Verdict, TimeSpan RetryAfter, RedisValue CachedEntry, bool FirstUseThisHour, LimitResult? User = null,
+    ReserveResult? Hold = null);
 
 internal readonly record struct LimitResult(bool Allowed, int Limit, int Remaining, TimeSpan Reset);
 
@@ -44,15 +46,19 @@ internal sealed class RedisGate(IDatabase redis, IOptions<RateLimitOptions> opti
         end
         """;
 
-    // KEYS: block, ip window, [lookup], [first-use marker], [user window prefix].
-    // ARGV: now ms, ip limit, window ms, member, marker seconds, free / guru / pro per minute.
+    // KEYS: block, ip window, [lookup], [first-use marker], [user window prefix], [balance prefix, hold expiry].
+    // ARGV: now ms, ip limit, window ms, member, marker seconds, free / guru / pro per minute,
+    //       [hold id, units, hold expires ms, plans that may hold '|free|pro|'].
     // Returns {0 pass | 1 blocked | 2 ip limited, retry ms, cached entry or false, first use 0/1,
-    //          user window: -1 not applied | 0 refused | 1 admitted, count, reset ms, limit}.
+    //          user window: -1 not applied | 0 refused | 1 admitted, count, reset ms, limit,
+    //          [owner's user id, then the reserve reply (CreditStore.ReserveLua)]}.
     // With a user window prefix and a live API-key entry (v1|uid|key id|plan|expiry s), the owner's
-    // per-user window is applied here too, so a cached key costs one round trip. The window's name is
-    // built from the entry, so it is not declared in KEYS: fine on a single-shard Redis (Memorystore
+    // per-user window is applied here too, so a cached key costs one round trip; with a balance prefix, a
+    // call's credits are held in the same trip when the window admits and the entry's plan may hold.
+    // The window's, balance's and holds' names are built from the entry (CreditKeys.Balance / Holds /
+    // HoldMember), so they are not declared in KEYS: fine on a single-shard Redis (Memorystore
     // Basic/Standard), not on Redis Cluster.
-    private static readonly RedisScript GateScript = new(SlidingWindow + """
+    private static readonly RedisScript GateScript = new(SlidingWindow + "\n" + CreditStore.ReserveLua + """
 
         local blocked = redis.call('PTTL', KEYS[1])
         if blocked > 0 then return {1, blocked, false, 0, -1, 0, 0, 0} end
@@ -74,7 +80,13 @@ internal sealed class RedisGate(IDatabase redis, IOptions<RateLimitOptions> opti
             plan = string.lower(plan)
             local per_minute = tonumber(plan == 'pro' and ARGV[8] or plan == 'guru' and ARGV[7] or ARGV[6])
             local ok, count, reset = admit(KEYS[5] .. uid, now, per_minute, tonumber(ARGV[3]), ARGV[4])
-            return {0, 0, entry, first, ok and 1 or 0, count, reset, per_minute}
+            local reply = {0, 0, entry, first, ok and 1 or 0, count, reset, per_minute}
+            if ok and #KEYS >= 7 and string.find(ARGV[12], '|' .. plan .. '|', 1, true) then
+              table.insert(reply, uid)
+              local held = reserve(KEYS[6] .. uid, KEYS[6] .. uid .. ':holds', KEYS[7], ARGV[9], tonumber(ARGV[10]), now, ARGV[11], uid .. '|' .. ARGV[9])
+              for _, value in ipairs(held) do table.insert(reply, value) end
+            end
+            return reply
           end
         end
         return {0, 0, entry, first, -1, 0, 0, 0}
@@ -105,27 +117,38 @@ internal sealed class RedisGate(IDatabase redis, IOptions<RateLimitOptions> opti
 
     /// <summary>
     /// Blocked address? Over the per-IP limit? Then the lookup entry and first-use marker, and with
-    /// <paramref name="admitKeyOwner"/> the per-user window of the cached key's owner, in one trip.
+    /// <paramref name="admitKeyOwner"/> the per-user window of the cached key's owner, in one trip. With
+    /// <paramref name="hold"/> too, the owner's credits for a call, when the window admits and the entry's
+    /// plan is one of the hold's (<see cref="GateResult.Hold"/>: null when not held or the balance is not loaded).
     /// </summary>
-    public async Task<GateResult> PassAsync(string ip, bool limitIp, RedisKey? lookup, RedisKey? firstUseMarker, bool admitKeyOwner = false)
+    public async Task<GateResult> PassAsync(string ip, bool limitIp, RedisKey? lookup, RedisKey? firstUseMarker, bool admitKeyOwner = false,
+        HoldRequest? hold = null)
     {
         RedisKey[] keys = (lookup, firstUseMarker) switch
         {
+            ({ } l, { } m) when admitKeyOwner && hold is not null =>
+                [RateLimitKeys.Blocked(ip), RateLimitKeys.Ip(ip), l, m, RateLimitKeys.UserPrefix, CreditKeys.BalancePrefix, CreditKeys.HoldExpiry],
             ({ } l, { } m) when admitKeyOwner => [RateLimitKeys.Blocked(ip), RateLimitKeys.Ip(ip), l, m, RateLimitKeys.UserPrefix],
             ({ } l, { } m) => [RateLimitKeys.Blocked(ip), RateLimitKeys.Ip(ip), l, m],
             ({ } l, null) => [RateLimitKeys.Blocked(ip), RateLimitKeys.Ip(ip), l],
             _ => [RateLimitKeys.Blocked(ip), RateLimitKeys.Ip(ip)],
         };
-        var result = (RedisResult[])(await GateScript.EvaluateAsync(redis, keys,
-            [Now(), limitIp ? Limits.PerIpPerMinute : 0, (long)Minute.TotalMilliseconds, Member(), 3600,
-             Limits.FreePerMinute, Limits.GuruPerMinute, Limits.ProPerMinute]))!;
+        var now = Now();
+        RedisValue[] values = [now, limitIp ? Limits.PerIpPerMinute : 0, (long)Minute.TotalMilliseconds, Member(), 3600,
+            Limits.FreePerMinute, Limits.GuruPerMinute, Limits.ProPerMinute];
+        if (hold is not null)
+        {
+            values = [.. values, hold.HoldId, hold.Units, now + (long)hold.Ttl.TotalMilliseconds, hold.PlanList];
+        }
+        var result = (RedisResult[])(await GateScript.EvaluateAsync(redis, keys, values))!;
         var verdict = (GateVerdict)(int)result[0];
         var user = (int)result[4] switch
         {
             -1 => (LimitResult?)null,
             var admitted => UserLimit(admitted == 1, (int)result[7], (int)result[5], (long)result[6]),
         };
-        return new GateResult(verdict, TimeSpan.FromMilliseconds((long)result[1]), (RedisValue)result[2], (int)result[3] == 1, user);
+        var held = hold is not null && result.Length > 8 ? CreditStore.ReadReserveReply((string)result[8]!, hold.HoldId, hold.Units, result, offset: 9) : null;
+        return new GateResult(verdict, TimeSpan.FromMilliseconds((long)result[1]), (RedisValue)result[2], (int)result[3] == 1, user, held);
     }
 
     public async Task<LimitResult> AdmitUserAsync(string userId, int perMinute)
