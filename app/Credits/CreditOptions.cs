@@ -25,11 +25,20 @@ public sealed class CreditOptions
     public int ReaperIntervalMilliseconds { get; set; } = 15_000;
 
     /// <summary>
-    /// How long a finished hold is remembered: a settle retried (or arriving after the reaper) within
-    /// this time is answered from the record instead of charging again.
+    /// How long a voided hold is remembered (a settle arriving after the reaper voided it is charged from
+    /// the record, once), and an applied grant id (a grant retried within it is not applied again).
     /// </summary>
     [Range(1, 720)]
     public int FinishedHoldRetentionHours { get; set; } = 24;
+
+    /// <summary>
+    /// How long a settled hold's record stays after the settle and after its ledger entry is confirmed
+    /// written, whichever is later (a settle retried within it is answered from the record). Every call
+    /// leaves one, about 230 bytes of Redis, so it is kept short: at 24 hours a busy gateway would fill
+    /// its Memorystore with them. The reaper never forgets one whose ledger entry is still pending.
+    /// </summary>
+    [Range(1, 1440)]
+    public int SettledHoldRetentionMinutes { get; set; } = 15;
 
     /// <summary>Upper bound of one admin grant, a guard against a typo granting millions.</summary>
     [Range(1, 100_000_000)]
@@ -55,6 +64,8 @@ public sealed class CreditOptions
     public TimeSpan ReaperInterval => TimeSpan.FromMilliseconds(ReaperIntervalMilliseconds);
 
     public TimeSpan FinishedHoldRetention => TimeSpan.FromHours(FinishedHoldRetentionHours);
+
+    public TimeSpan SettledHoldRetention => TimeSpan.FromMinutes(SettledHoldRetentionMinutes);
 
     public long AllocationUnits(Plan plan) => CreditUnits.FromWholeCredits(plan switch
     {

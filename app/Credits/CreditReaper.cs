@@ -32,8 +32,8 @@ internal sealed class CreditReaper(
     // Ledger entries unconfirmed for this long are re-driven: long enough for the ledger writer to have written them.
     private static readonly TimeSpan LedgerGrace = TimeSpan.FromSeconds(30);
 
-    // KEYS: balance, holds, expiry. ARGV: hold id, expiry member, now ms, record retention ms.
-    // Returns {'voided', plan part, top-up part} | {'cleared'} | {'not_due'}.
+    // KEYS: balance, holds, expiry, ledger pending. ARGV: hold id, expiry member, now ms, voided record retention ms,
+    // settled record retention ms. Returns {'voided', plan part, top-up part} | {'kept'} | {'cleared'} | {'not_due'}.
     private static readonly RedisScript ReapScript = new(CreditStore.SharedLua + """
 
         local due = redis.call('ZSCORE', KEYS[3], ARGV[2])
@@ -46,6 +46,11 @@ internal sealed class CreditReaper(
             redis.call('HSET', KEYS[2], ARGV[1], 'voided|' .. int(plan_part) .. '|' .. int(topup_part) .. '|' .. cycle)
             redis.call('ZADD', KEYS[3], tonumber(ARGV[3]) + tonumber(ARGV[4]), ARGV[2])
             return {'voided', int(plan_part), int(topup_part)}
+          end
+          if state == 'settled' and redis.call('ZSCORE', KEYS[4], ARGV[2]) then
+            -- Its ledger entry is not written yet: until it is, a rebuild learns of the charge from this record alone.
+            redis.call('ZADD', KEYS[3], tonumber(ARGV[3]) + tonumber(ARGV[5]), ARGV[2])
+            return {'kept'}
           end
           redis.call('HDEL', KEYS[2], ARGV[1])
         end
@@ -119,8 +124,20 @@ internal sealed class CreditReaper(
     {
         var (userId, holdId) = CreditKeys.ParseHoldMember(member);
         return (RedisResult[])(await ReapScript.EvaluateAsync(redis,
-            [CreditKeys.Balance(userId), CreditKeys.Holds(userId), CreditKeys.HoldExpiry],
-            [holdId, member, now, (long)options.Value.FinishedHoldRetention.TotalMilliseconds]))!;
+            [CreditKeys.Balance(userId), CreditKeys.Holds(userId), CreditKeys.HoldExpiry, CreditKeys.LedgerPending],
+            [holdId, member, now, (long)options.Value.FinishedHoldRetention.TotalMilliseconds, (long)options.Value.SettledHoldRetention.TotalMilliseconds]))!;
+    }
+
+    /// <summary>
+    /// Pushes the forgetting of settled records whose ledger entries were just confirmed to a full retention
+    /// from now. A rebuild that read the ledger just before such an entry was written finds the charge
+    /// through the record: it must not be forgotten while that rebuild runs. Records already forgotten stay so.
+    /// </summary>
+    internal static Task KeepSettledRecordsAsync(IDatabaseAsync redis, RedisValue[] members, TimeProvider time, CreditOptions options)
+    {
+        var forgetAt = (time.GetUtcNow() + options.SettledHoldRetention).ToUnixTimeMilliseconds();
+        return redis.SortedSetAddAsync(CreditKeys.HoldExpiry, [.. members.Select(member => new SortedSetEntry(member, forgetAt))],
+            SortedSetWhen.Exists | SortedSetWhen.GreaterThan);
     }
 
     /// <summary>
@@ -173,6 +190,7 @@ internal sealed class CreditReaper(
             // The usage report reads the ledger: one cached without these entries is stale now.
             await Task.WhenAll(
                 done.Count == 0 ? Task.CompletedTask : redis.SortedSetRemoveAsync(CreditKeys.LedgerPending, [.. done]),
+                written.Count == 0 ? Task.CompletedTask : KeepSettledRecordsAsync(redis, [.. written.Select(w => w.Member)], time, options.Value),
                 newlyWritten.Count == 0 ? Task.CompletedTask : redis.KeyDeleteAsync([.. newlyWritten.Select(w => w.UserId).Distinct().Select(UsageReports.CacheKey)]));
             if (written.Count < toWrite.Count)
             {

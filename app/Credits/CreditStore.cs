@@ -290,7 +290,7 @@ internal sealed class CreditStore(
         var now = time.GetUtcNow();
         var reply = await guard.RunAsync(async () => (RedisResult[]?)await SettleScript.EvaluateAsync(redis,
             [CreditKeys.Balance(userId), CreditKeys.Holds(userId), CreditKeys.HoldExpiry, CreditKeys.LedgerPending, UsageReports.CacheKey(userId)],
-            [reservation.HoldId, actualUnits, now.ToUnixTimeMilliseconds(), member, (long)Settings.FinishedHoldRetention.TotalMilliseconds]), null);
+            [reservation.HoldId, actualUnits, now.ToUnixTimeMilliseconds(), member, (long)Settings.SettledHoldRetention.TotalMilliseconds]), null);
         var charge = Math.Min(actualUnits, reservation.Units);
         if (reply is null)
         {

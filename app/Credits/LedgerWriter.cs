@@ -24,6 +24,7 @@ internal sealed class LedgerWriter : BackgroundService
     private readonly IDatabase _redis;
     private readonly TimeProvider _time;
     private readonly ILogger<LedgerWriter> _logger;
+    private readonly CreditOptions _options;
     private readonly int _batchSize;
     private readonly TimeSpan _batchDelay;
     private readonly int _capacity;
@@ -42,6 +43,7 @@ internal sealed class LedgerWriter : BackgroundService
         _redis = redis;
         _time = time;
         _logger = logger;
+        _options = options.Value;
         _batchSize = options.Value.LedgerBatchSize;
         _batchDelay = TimeSpan.FromMilliseconds(options.Value.LedgerBatchDelayMilliseconds);
         _capacity = options.Value.LedgerQueueCapacity;
@@ -188,8 +190,9 @@ internal sealed class LedgerWriter : BackgroundService
     }
 
     /// <summary>
-    /// Clears the pending markers of written entries and drops their users' cached usage reports (the report
-    /// reads the ledger, so it is rebuilt once the entry is there). Issued together: one round trip.
+    /// Clears the pending markers of written entries, keeps their settled records a retention longer, and drops
+    /// their users' cached usage reports (the report reads the ledger, so it is rebuilt once the entry is there).
+    /// Issued together: one round trip.
     /// </summary>
     private async Task ConfirmAsync(List<QueuedEntry> written)
     {
@@ -199,8 +202,10 @@ internal sealed class LedgerWriter : BackgroundService
         }
         try
         {
+            RedisValue[] members = [.. written.Select(e => (RedisValue)e.Member)];
             await Task.WhenAll(
-                _redis.SortedSetRemoveAsync(CreditKeys.LedgerPending, [.. written.Select(e => (RedisValue)e.Member)]),
+                _redis.SortedSetRemoveAsync(CreditKeys.LedgerPending, members),
+                CreditReaper.KeepSettledRecordsAsync(_redis, members, _time, _options),
                 _redis.KeyDeleteAsync([.. written.Select(e => e.UserId).Distinct().Select(UsageReports.CacheKey)]));
         }
         catch (Exception exception) when (RedisGuard.IsOutage(exception))

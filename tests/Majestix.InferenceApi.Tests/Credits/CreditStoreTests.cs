@@ -179,6 +179,66 @@ public sealed class CreditStoreTests(PlatformFixture platform)
     }
 
     [Fact]
+    public async Task ASettledRecordIsForgottenARetentionAfterItsEntryIsWrittenAndNeverWhileTheEntryIsPending()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        // The writer waits a second (real time) before its batch: the clock has moved on by then.
+        await using var harness = new InferenceApiApplication(platform, settings: new Dictionary<string, string?>(ManualReaper) { ["Credits:LedgerBatchDelayMilliseconds"] = "1000" });
+        await using var app = harness.WithWebHostBuilder(web => web.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(clock)));
+        var (credits, redis, reaper) = (app.Credits(), app.Redis(), app.Reaper());
+        var hold = (await credits.ReserveAsync("ulla", Units(10))).Reservation!;
+        await credits.SettleAsync(hold, Units(4));
+        var member = CreditKeys.HoldMember("ulla", hold.HoldId);
+        long ForgetAt() => (clock.GetUtcNow() + TimeSpan.FromMinutes(15)).ToUnixTimeMilliseconds();
+
+        clock.Advance(TimeSpan.FromMinutes(5));
+        await app.WaitForLedgerWritesAsync();
+        (await redis.SortedSetScoreAsync(CreditKeys.HoldExpiry, member)).ShouldBe(ForgetAt(), "a full retention past the entry's confirmation");
+
+        // The entry pending again (a write that failed): the record is kept, however late the reaper looks.
+        await redis.SortedSetAddAsync(CreditKeys.LedgerPending, member, clock.GetUtcNow().ToUnixTimeMilliseconds());
+        clock.Advance(TimeSpan.FromMinutes(16));
+        await reaper.ReapAsync();
+        ((string?)await redis.HashGetAsync(CreditKeys.Holds("ulla"), hold.HoldId))!.ShouldStartWith("settled|");
+        (await redis.SortedSetScoreAsync(CreditKeys.HoldExpiry, member)).ShouldBe(ForgetAt());
+
+        // The re-drive confirms it (the entry is there already), and a retention later it is forgotten.
+        await reaper.RedriveLedgerAsync();
+        (await redis.SortedSetLengthAsync(CreditKeys.LedgerPending)).ShouldBe(0);
+        clock.Advance(TimeSpan.FromMinutes(14));
+        await reaper.ReapAsync();
+        (await redis.HashExistsAsync(CreditKeys.Holds("ulla"), hold.HoldId)).ShouldBeTrue();
+        clock.Advance(TimeSpan.FromMinutes(2));
+        await reaper.ReapAsync();
+        (await redis.HashExistsAsync(CreditKeys.Holds("ulla"), hold.HoldId)).ShouldBeFalse();
+        (await redis.SortedSetScoreAsync(CreditKeys.HoldExpiry, member)).ShouldBeNull();
+
+        // A settle retried after that finds no record and charges nothing again.
+        (await credits.SettleAsync(hold, Units(4))).ChargedUnits.ShouldBe(0);
+        (await credits.GetBalanceAsync("ulla")).TotalUnits.ShouldBe(FreeAllocation - Units(4));
+        (await app.LedgerAsync("ulla")).ShouldHaveSingleItem().PlanDelta.ShouldBe(-Units(4));
+    }
+
+    [Fact]
+    public async Task AVoidedRecordIsKeptForTheLongerRetentionSoALateSettleStillChargesOnce()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var harness = new InferenceApiApplication(platform, settings: ManualReaper);
+        await using var app = harness.WithWebHostBuilder(web => web.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(clock)));
+        var (credits, redis, reaper) = (app.Credits(), app.Redis(), app.Reaper());
+        var hold = (await credits.ReserveAsync("vera", Units(10), holdTtl: TimeSpan.FromMinutes(1))).Reservation!;
+
+        clock.Advance(TimeSpan.FromMinutes(2));
+        (await reaper.ReapAsync()).ShouldBe(1);
+        clock.Advance(TimeSpan.FromHours(23));
+        await reaper.ReapAsync();
+        ((string?)await redis.HashGetAsync(CreditKeys.Holds("vera"), hold.HoldId))!.ShouldStartWith("voided|");
+        (await credits.SettleAsync(hold, Units(3))).ShouldBe(new SettleResult(SettleStatus.Late, Units(3), 0));
+        await app.WaitForLedgerWritesAsync();
+        (await app.LedgerAsync("vera")).ShouldHaveSingleItem().PlanDelta.ShouldBe(-Units(3));
+    }
+
+    [Fact]
     public async Task AfterRedisLosesItsDataTheNextReservationRebuildsTheExactBalance()
     {
         await using var app = new InferenceApiApplication(platform, settings: ManualReaper);
