@@ -32,7 +32,7 @@ internal sealed class CallerGate(
     private const string ApiKeyHeader = "X-Api-Key";
     private const string AppCheckHeader = "X-Firebase-AppCheck";
     private const long RecentKeyMilliseconds = 60_000;
-    private const int RecentKeyCapacity = 100_000;
+    private const int RecentKeyCapacity = 10_000;
 
     // Key hashes this process verified lately, by Environment.TickCount64: which callers may skip ahead to the endpoint.
     private readonly ConcurrentDictionary<string, long> _recentKeys = new(StringComparer.Ordinal);

@@ -27,6 +27,32 @@ internal sealed record ResponseShape(string TextEventType, Action<Utf8JsonWriter
 internal static class CallResponder
 {
     /// <summary>Reads the body as JSON; null after answering 400 when it is not.</summary>
+    /// <summary>
+    /// The body as JSON, read while the caller's gate may still be pending (<see cref="GateTicket"/>): a body
+    /// that is not JSON, or cannot be read, resolves the gate first, and <c>Refused</c> says it refused the
+    /// caller and answered. A null body otherwise is not JSON; the endpoint answers that in its own shape.
+    /// </summary>
+    public static async Task<(JsonElement? Body, bool Refused)> ReadBodyBehindGateAsync(HttpContext context, GateTicket ticket)
+    {
+        try
+        {
+            return ((await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted)).RootElement, false);
+        }
+        catch (Exception exception) when (exception is JsonException or BadHttpRequestException)
+        {
+            if (await ticket.ResolveAsync() is null)
+            {
+                return (null, true);
+            }
+            if (exception is BadHttpRequestException)
+            {
+                // Too large, or cut off: the error handling answers it, once the caller is known.
+                throw;
+            }
+            return (null, false);
+        }
+    }
+
     public static async Task<JsonElement?> ReadBodyAsync(HttpContext context)
     {
         try

@@ -13,29 +13,46 @@ internal static class CodeApi
         var group = routes.MapGroup("/code")
             .RequireCaller(CallerRequirement.KeyOrWeb)
             .WithTags("Inference");
-        group.MapPost("/", (HttpContext context, CallerContext caller, ModelCall calls) => HandleAsync(context, caller, caller.UserId!, calls))
+        group.MapPost("/", (HttpContext context, GateTicket ticket, ModelCall calls) => HandleAsync(context, ticket, calls))
+            .WithMetadata(HoldsInGate.Instance)
             .WithName("Code");
         return group;
     }
 
-    public static async Task HandleAsync(HttpContext context, CallerContext caller, string billedUserId, ModelCall calls)
+    /// <remarks>
+    /// The caller's gate may still be pending (<see cref="GateTicket"/>): the body is read and checked first
+    /// so the call's credits can be held in the gate's trip, and every answer before the call waits for the gate.
+    /// </remarks>
+    private static async Task HandleAsync(HttpContext context, GateTicket ticket, ModelCall calls)
     {
-        if (await CallResponder.ReadBodyAsync(context) is not { } body)
+        var (body, refused) = await CallResponder.ReadBodyBehindGateAsync(context, ticket);
+        if (refused)
         {
             return;
         }
-        var (request, invalid) = CodeRequest.Parse(body);
+        if (body is null)
+        {
+            await CallResponder.ErrorAsync(context, StatusCodes.Status400BadRequest, "The request body is not valid JSON.");
+            return;
+        }
+        var (request, invalid) = CodeRequest.Parse(body.Value);
         if (request is null)
         {
-            await CallResponder.ErrorAsync(context, StatusCodes.Status400BadRequest, invalid!);
+            if (await ticket.ResolveAsync() is not null)
+            {
+                await CallResponder.ErrorAsync(context, StatusCodes.Status400BadRequest, invalid!);
+            }
             return;
         }
 
-        var (call, refusal) = await calls.StartAsync(caller, billedUserId, "/code", request.Stream, request.Model, request.ToModelRequest,
+        var (call, refusal) = await calls.StartAsync(ticket, "/code", request.Stream, request.Model, request.ToModelRequest,
             requireTools: true, context.RequestAborted);
         if (call is null)
         {
-            await CallResponder.RefuseAsync(context, caller, refusal!);
+            if (refusal is not null)
+            {
+                await CallResponder.RefuseAsync(context, ticket.Caller!, refusal);
+            }
             return;
         }
 

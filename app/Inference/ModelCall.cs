@@ -74,15 +74,16 @@ internal sealed class ModelCall(ModelCatalog catalog, ModelRouter router, Fallba
 
     /// <summary>
     /// As the overload for a known caller, for an endpoint that lets an API key's gate ride with the call's
-    /// credit hold (<see cref="GateTicket"/>): with the model named in the body, the worst case is priced
+    /// credit hold (<see cref="GateTicket"/>): with a model named in the body, the worst case is priced
     /// first and held in the gate's Redis trip, one round trip instead of two. A call the gate refuses is
     /// answered by it: then neither a call nor a refusal comes back.
     /// </summary>
     public async Task<(StartedCall? Call, CallRefusal? Refusal)> StartAsync(
-        GateTicket ticket, string endpoint, bool streamed, string requestedModel, Func<ModelEntry, ModelRequest> buildRequest,
+        GateTicket ticket, string endpoint, bool streamed, string? requestedModel, Func<ModelEntry, ModelRequest> buildRequest,
         bool requireTools, CancellationToken cancellationToken)
     {
-        if (!ticket.IsPending || catalog.Find(requestedModel) is not { Enabled: true } model)
+        // A routed call's model, and so its worst case, depends on the plan: the gate runs first.
+        if (!ticket.IsPending || requestedModel is null || catalog.Find(requestedModel) is not { Enabled: true } model)
         {
             return await ticket.ResolveAsync() is { } known
                 ? await StartAsync(known, known.UserId!, endpoint, streamed, requestedModel, buildRequest, requireTools, cancellationToken)

@@ -74,22 +74,13 @@ internal static class OpenAiCompatibleApi
     /// </remarks>
     private static async Task HandleAsync(HttpContext context, GateTicket ticket, ModelCall calls)
     {
-        JsonElement body;
-        try
+        var (read, refused) = await CallResponder.ReadBodyBehindGateAsync(context, ticket);
+        if (refused)
         {
-            body = (await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted)).RootElement;
+            return;
         }
-        catch (Exception exception) when (exception is JsonException or BadHttpRequestException)
+        if (read is not { } body)
         {
-            if (await ticket.ResolveAsync() is null)
-            {
-                return;
-            }
-            if (exception is BadHttpRequestException)
-            {
-                // Too large, or cut off: the error handling answers it, once the caller is known.
-                throw;
-            }
             await ErrorAsync(context, StatusCodes.Status400BadRequest, "The request body is not valid JSON.", "invalid_request_error", "invalid_json", null);
             return;
         }

@@ -19,7 +19,7 @@ using StackExchange.Redis;
 namespace Majestix.InferenceApi.Tests.OpenAiCompatible;
 
 /// <summary>
-/// <c>/v1/chat/completions</c> with a key this instance verified lately: the body is read first and the
+/// <c>/v1/chat/completions</c> (and <c>/code</c>) with a key this instance verified lately: the body is read first and the
 /// call's credits are held in the gate's Redis trip. Every refusal must still come from the gate first and
 /// hold nothing, and no hold may outlive a refused request. A redis-server of its own, so the scripts sent
 /// can be counted from <c>INFO commandstats</c> (the reaper's interval is set past the test).
@@ -79,6 +79,43 @@ public sealed class HoldInGateTests(PlatformFixture platform) : IAsyncLifetime
         (await OpenAiCompatibleApiTests.RemainingAsync(client)).ShouldBe(before - charged);
         await app.WaitForLedgerWritesAsync();
         (await app.LedgerAsync("gate-hold")).Count.ShouldBe(7);
+    }
+
+    [Fact]
+    public async Task CodeCallsHoldInTheGateTooAndAnswerBadBodiesOnlyAfterIt()
+    {
+        var code = new Uri("/code", UriKind.Relative);
+        await using var app = App();
+        await app.SeedUserAsync("gate-code", "pro");
+        var (keyId, apiKey) = await app.SeedKeyAsync("gate-code");
+        using var client = app.KeyClient(apiKey);
+        (await client.PostAsJsonAsync(code, Ask())).StatusCode.ShouldBe(HttpStatusCode.OK);
+        await app.WaitForSettlesAsync();
+        await using var admin = await ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString + ",allowAdmin=true");
+        var server = admin.GetServer(admin.GetEndPoints()[0]);
+        await server.ConfigResetStatisticsAsync();
+
+        using var json = await client.PostAsJsonAsync(code, new { model = "gpt-5-mini", stream = false, messages = new[] { new { role = "user", content = "hello" } } });
+        using var stream = await client.PostAsJsonAsync(code, new { model = "gpt-5-mini", stream = true, messages = new[] { new { role = "user", content = "hello" } } });
+        using var routed = await client.PostAsJsonAsync(code, new { messages = new[] { new { role = "user", content = "hello" } } });
+        using var notJson = await client.PostAsync(code, new StringContent("{", Encoding.UTF8, "application/json"));
+
+        json.StatusCode.ShouldBe(HttpStatusCode.OK);
+        JsonDocument.Parse(await json.Content.ReadAsStringAsync()).RootElement.GetProperty("credits_used").GetDecimal().ShouldBeGreaterThan(0m);
+        stream.StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await stream.Content.ReadAsStringAsync()).ShouldContain("credits_used");
+        routed.StatusCode.ShouldBe(HttpStatusCode.OK, "no model: the gate runs first, then the usual reserve");
+        notJson.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        // Two scripts for each call naming its model, three for the routed one, one (the gate) for the bad body.
+        ScriptCalls(await server.InfoAsync("commandstats")).ShouldBe(2 + 2 + 3 + 1);
+
+        using var web = app.WebClient("gate-code");
+        (await web.DeleteAsync(new Uri($"/api-keys/{keyId}", UriKind.Relative))).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+        using var revokedNotJson = await client.PostAsync(code, new StringContent("{", Encoding.UTF8, "application/json"));
+        using var revokedInvalid = await client.PostAsJsonAsync(code, new { model = "gpt-5-mini", messages = Array.Empty<object>() });
+        revokedNotJson.StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+        revokedInvalid.StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+        (await app.Redis.HashLengthAsync(CreditKeys.Holds("gate-code"))).ShouldBe(4);
     }
 
     [Fact]
