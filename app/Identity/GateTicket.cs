@@ -21,6 +21,7 @@ internal sealed record HoldsInGate
 internal sealed class GateTicket
 {
     private readonly Func<HoldRequest?, Task<(CallerContext? Caller, ReserveResult? Hold)>>? _pending;
+    private bool _resolved;
 
     public GateTicket(CallerContext caller) => Caller = caller;
 
@@ -29,9 +30,7 @@ internal sealed class GateTicket
     /// <summary>The caller once known; null while the gate is pending or after it refused (and answered).</summary>
     public CallerContext? Caller { get; private set; }
 
-    public bool IsPending => Caller is null && _pending is not null && !_resolved;
-
-    private bool _resolved;
+    public bool IsPending => _pending is not null && !_resolved;
 
     /// <summary>Finishes the gate if it is pending; null when it refused the request and wrote the answer.</summary>
     public async Task<CallerContext?> ResolveAsync() => IsPending ? (await CompleteAsync(null)).Caller : Caller;

@@ -26,7 +26,6 @@ internal sealed record ResponseShape(string TextEventType, Action<Utf8JsonWriter
 /// </summary>
 internal static class CallResponder
 {
-    /// <summary>Reads the body as JSON; null after answering 400 when it is not.</summary>
     /// <summary>
     /// The body as JSON, read while the caller's gate may still be pending (<see cref="GateTicket"/>): a body
     /// that is not JSON, or cannot be read, resolves the gate first, and <c>Refused</c> says it refused the
@@ -53,6 +52,7 @@ internal static class CallResponder
         }
     }
 
+    /// <summary>Reads the body as JSON; null after answering 400 when it is not.</summary>
     public static async Task<JsonElement?> ReadBodyAsync(HttpContext context)
     {
         try
