@@ -16,6 +16,9 @@ internal static class ErrorHandling
         {
             StatusCodeSelector = exception => exception is RedisUnavailableException ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status500InternalServerError,
             ExceptionHandler = WriteErrorAsync,
+            // A malformed or cut-off request (a client that hung up mid-body) is answered 4xx: the client's
+            // error, not one of ours to log as ERROR or count as a failed request.
+            SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException,
         });
         app.UseStatusCodePages(context => context.HttpContext.Response.HasStarted || context.HttpContext.Response.ContentLength > 0
             ? Task.CompletedTask
@@ -37,7 +40,10 @@ internal static class ErrorHandling
         if (exception is BadHttpRequestException badRequest)
         {
             context.Response.StatusCode = badRequest.StatusCode;
-            return WriteDetail(context, badRequest.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Request body too large." : "Malformed request.");
+            // A client that hung up is not there to read the answer, and writing it would only fail.
+            return context.RequestAborted.IsCancellationRequested
+                ? Task.CompletedTask
+                : WriteDetail(context, badRequest.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Request body too large." : "Malformed request.");
         }
         return WriteDetail(context, $"Internal server error (request id {context.TraceIdentifier}).");
     }
