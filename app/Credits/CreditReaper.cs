@@ -129,18 +129,6 @@ internal sealed class CreditReaper(
     }
 
     /// <summary>
-    /// Pushes the forgetting of settled records whose ledger entries were just confirmed to a full retention
-    /// from now. A rebuild that read the ledger just before such an entry was written finds the charge
-    /// through the record: it must not be forgotten while that rebuild runs. Records already forgotten stay so.
-    /// </summary>
-    internal static Task KeepSettledRecordsAsync(IDatabaseAsync redis, RedisValue[] members, TimeProvider time, CreditOptions options)
-    {
-        var forgetAt = (time.GetUtcNow() + options.SettledHoldRetention).ToUnixTimeMilliseconds();
-        return redis.SortedSetAddAsync(CreditKeys.HoldExpiry, [.. members.Select(member => new SortedSetEntry(member, forgetAt))],
-            SortedSetWhen.Exists | SortedSetWhen.GreaterThan);
-    }
-
-    /// <summary>
     /// Writes the ledger entries still pending after the grace (create-if-absent: never twice), in one
     /// Firestore request per batch, and clears their markers. An entry whose write fails stays pending for
     /// the next pass.
@@ -187,11 +175,10 @@ internal sealed class CreditReaper(
             {
                 logger.LogWarning("Wrote {Count} pending ledger entries that the ledger writer had not confirmed", newlyWritten.Count);
             }
-            // The usage report reads the ledger: one cached without these entries is stale now.
-            await Task.WhenAll(
-                done.Count == 0 ? Task.CompletedTask : redis.SortedSetRemoveAsync(CreditKeys.LedgerPending, [.. done]),
-                written.Count == 0 ? Task.CompletedTask : KeepSettledRecordsAsync(redis, [.. written.Select(w => w.Member)], time, options.Value),
-                newlyWritten.Count == 0 ? Task.CompletedTask : redis.KeyDeleteAsync([.. newlyWritten.Select(w => w.UserId).Distinct().Select(UsageReports.CacheKey)]));
+            if (done.Count > 0)
+            {
+                await LedgerWriter.ConfirmWrittenAsync(redis, done, time.GetUtcNow() + options.Value.SettledHoldRetention);
+            }
             if (written.Count < toWrite.Count)
             {
                 logger.LogWarning("{Count} pending ledger entries could not be written; retrying next interval", toWrite.Count - written.Count);

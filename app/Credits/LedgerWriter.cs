@@ -24,7 +24,7 @@ internal sealed class LedgerWriter : BackgroundService
     private readonly IDatabase _redis;
     private readonly TimeProvider _time;
     private readonly ILogger<LedgerWriter> _logger;
-    private readonly CreditOptions _options;
+    private readonly TimeSpan _recordRetention;
     private readonly int _batchSize;
     private readonly TimeSpan _batchDelay;
     private readonly int _capacity;
@@ -43,7 +43,7 @@ internal sealed class LedgerWriter : BackgroundService
         _redis = redis;
         _time = time;
         _logger = logger;
-        _options = options.Value;
+        _recordRetention = options.Value.SettledHoldRetention;
         _batchSize = options.Value.LedgerBatchSize;
         _batchDelay = TimeSpan.FromMilliseconds(options.Value.LedgerBatchDelayMilliseconds);
         _capacity = options.Value.LedgerQueueCapacity;
@@ -189,11 +189,6 @@ internal sealed class LedgerWriter : BackgroundService
         return failed.Count == 0;
     }
 
-    /// <summary>
-    /// Clears the pending markers of written entries, keeps their settled records a retention longer, and drops
-    /// their users' cached usage reports (the report reads the ledger, so it is rebuilt once the entry is there).
-    /// Issued together: one round trip.
-    /// </summary>
     private async Task ConfirmAsync(List<QueuedEntry> written)
     {
         if (written.Count == 0)
@@ -202,16 +197,29 @@ internal sealed class LedgerWriter : BackgroundService
         }
         try
         {
-            RedisValue[] members = [.. written.Select(e => (RedisValue)e.Member)];
-            await Task.WhenAll(
-                _redis.SortedSetRemoveAsync(CreditKeys.LedgerPending, members),
-                CreditReaper.KeepSettledRecordsAsync(_redis, members, _time, _options),
-                _redis.KeyDeleteAsync([.. written.Select(e => e.UserId).Distinct().Select(UsageReports.CacheKey)]));
+            await ConfirmWrittenAsync(_redis, [.. written.Select(e => (RedisValue)e.Member)], _time.GetUtcNow() + _recordRetention);
         }
         catch (Exception exception) when (RedisGuard.IsOutage(exception))
         {
             // The reaper re-drives these (create-if-absent finds them written) and clears the markers then.
             _logger.LogWarning("Could not clear {Count} written ledger entries from the pending set ({Reason})", written.Count, exception.GetType().Name);
         }
+    }
+
+    /// <summary>
+    /// What confirming written ledger entries (hold members) changes in Redis, issued together in one round trip,
+    /// for this writer and the reaper's re-drive alike: the pending markers go; the settled records are kept
+    /// until <paramref name="keepRecordsUntil"/> (a rebuild that read the ledger just before an entry was
+    /// written finds the charge through its record; a record already forgotten stays so); the users' cached
+    /// usage reports go (the report reads the ledger, so it is rebuilt once the entry is there).
+    /// </summary>
+    internal static Task ConfirmWrittenAsync(IDatabaseAsync redis, IReadOnlyCollection<RedisValue> members, DateTimeOffset keepRecordsUntil)
+    {
+        var until = keepRecordsUntil.ToUnixTimeMilliseconds();
+        return Task.WhenAll(
+            redis.SortedSetRemoveAsync(CreditKeys.LedgerPending, [.. members]),
+            redis.SortedSetAddAsync(CreditKeys.HoldExpiry, [.. members.Select(member => new SortedSetEntry(member, until))],
+                SortedSetWhen.Exists | SortedSetWhen.GreaterThan),
+            redis.KeyDeleteAsync([.. members.Select(member => CreditKeys.ParseHoldMember(member!).UserId).Distinct().Select(UsageReports.CacheKey)]));
     }
 }

@@ -27,19 +27,19 @@ internal sealed record ResponseShape(string TextEventType, Action<Utf8JsonWriter
 internal static class CallResponder
 {
     /// <summary>
-    /// The body as JSON, read while the caller's gate may still be pending (<see cref="GateTicket"/>): a body
-    /// that is not JSON, or cannot be read, resolves the gate first, and <c>Refused</c> says it refused the
-    /// caller and answered. A null body otherwise is not JSON; the endpoint answers that in its own shape.
+    /// The body as JSON. With a <paramref name="ticket"/> whose gate may still be pending, a body that is not
+    /// JSON, or cannot be read, resolves the gate first, and <c>Refused</c> says it refused the caller and
+    /// answered. A null body otherwise is not JSON, left for the endpoint to answer in its own shape.
     /// </summary>
-    public static async Task<(JsonElement? Body, bool Refused)> ReadBodyBehindGateAsync(HttpContext context, GateTicket ticket)
+    public static async Task<(JsonElement? Body, bool Refused)> ReadBodyBehindGateAsync(HttpContext context, GateTicket? ticket)
     {
         try
         {
             return ((await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted)).RootElement, false);
         }
-        catch (Exception exception) when (exception is JsonException or BadHttpRequestException)
+        catch (Exception exception) when (exception is JsonException || (exception is BadHttpRequestException && ticket is not null))
         {
-            if (await ticket.ResolveAsync() is null)
+            if (ticket is not null && await ticket.ResolveAsync() is null)
             {
                 return (null, true);
             }
@@ -52,18 +52,15 @@ internal static class CallResponder
         }
     }
 
-    /// <summary>Reads the body as JSON; null after answering 400 when it is not.</summary>
-    public static async Task<JsonElement?> ReadBodyAsync(HttpContext context)
+    /// <summary>Reads the body as JSON; null after answering (400 when it is not JSON, or the gate's refusal).</summary>
+    public static async Task<JsonElement?> ReadBodyAsync(HttpContext context, GateTicket? ticket = null)
     {
-        try
-        {
-            return (await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted)).RootElement;
-        }
-        catch (JsonException)
+        var (body, refused) = await ReadBodyBehindGateAsync(context, ticket);
+        if (body is null && !refused)
         {
             await ErrorAsync(context, StatusCodes.Status400BadRequest, "The request body is not valid JSON.");
-            return null;
         }
+        return body;
     }
 
     public static Task AnswerAsync(HttpContext context, StartedCall call, ModelCall calls, bool stream, ResponseShape shape) =>

@@ -25,17 +25,11 @@ internal static class CodeApi
     /// </remarks>
     private static async Task HandleAsync(HttpContext context, GateTicket ticket, ModelCall calls)
     {
-        var (body, refused) = await CallResponder.ReadBodyBehindGateAsync(context, ticket);
-        if (refused)
+        if (await CallResponder.ReadBodyAsync(context, ticket) is not { } body)
         {
             return;
         }
-        if (body is null)
-        {
-            await CallResponder.ErrorAsync(context, StatusCodes.Status400BadRequest, "The request body is not valid JSON.");
-            return;
-        }
-        var (request, invalid) = CodeRequest.Parse(body.Value);
+        var (request, invalid) = CodeRequest.Parse(body);
         if (request is null)
         {
             if (await ticket.ResolveAsync() is not null)

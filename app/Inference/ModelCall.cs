@@ -57,13 +57,17 @@ internal sealed class ModelCall(ModelCatalog catalog, ModelRouter router, Fallba
             var probe = buildRequest(catalog.AllowedFor(caller.Plan)[0]);
             model = router.Choose(probe, caller.Plan, requireTools).Model;
         }
-        else if (Refusal(requestedModel, caller) is { } refusal)
+        else if (catalog.Find(requestedModel) is not { Enabled: true } found)
+        {
+            return (null, new CallRefusal(StatusCodes.Status400BadRequest, $"Unknown model '{requestedModel}'. GET /models lists the models your plan can use."));
+        }
+        else if (PlanRefusal(found, caller) is { } refusal)
         {
             return (null, refusal);
         }
         else
         {
-            model = catalog.Find(requestedModel)!;
+            model = found;
         }
 
         var request = buildRequest(model);
@@ -93,9 +97,8 @@ internal sealed class ModelCall(ModelCatalog catalog, ModelRouter router, Fallba
         var watch = UsageStopwatch.StartNew(time);
         var request = buildRequest(model);
         var worstCase = WorstCase(model, request);
-        var (caller, held) = await ticket.ResolveWithHoldAsync(
-            new HoldRequest(worstCase, credits.HoldTtl, [.. Enum.GetValues<Plan>().Where(plan => ModelCatalog.IsAllowed(model, plan))]));
-        var refusal = caller is null ? null : Refusal(requestedModel, caller);
+        var (caller, held) = await ticket.ResolveWithHoldAsync(new HoldRequest(worstCase, credits.HoldTtl, catalog.PlansAllowed(model)));
+        var refusal = caller is null ? null : PlanRefusal(model, caller);
         if (caller is null || refusal is not null)
         {
             // Only a key that expired between the gate's check and this process's can be refused after a hold.
@@ -109,14 +112,13 @@ internal sealed class ModelCall(ModelCatalog catalog, ModelRouter router, Fallba
         return Start(caller, model, request, reservation, routed: false, endpoint, streamed, watch, cancellationToken);
     }
 
-    private CallRefusal? Refusal(string requestedModel, CallerContext caller) =>
-        catalog.Find(requestedModel) is not { Enabled: true } found
-            ? new CallRefusal(StatusCodes.Status400BadRequest, $"Unknown model '{requestedModel}'. GET /models lists the models your plan can use.")
-            : !ModelCatalog.IsAllowed(found, caller.Plan)
-                ? new CallRefusal(StatusCodes.Status403Forbidden, $"Model '{requestedModel}' is not available on the {caller.Plan.WireName()} plan.")
-                : null;
+    private static CallRefusal? PlanRefusal(ModelEntry model, CallerContext caller) =>
+        ModelCatalog.IsAllowed(model, caller.Plan)
+            ? null
+            : new CallRefusal(StatusCodes.Status403Forbidden, $"Model '{model.Key}' is not available on the {caller.Plan.WireName()} plan.");
 
-    private long WorstCase(ModelEntry model, ModelRequest request) =>
+    /// <summary>The most a call of <paramref name="request"/> to <paramref name="model"/> can cost: what is held for it.</summary>
+    internal long WorstCase(ModelEntry model, ModelRequest request) =>
         CreditPrice.ForTokens(model.InputUsdPerMillion, model.OutputUsdPerMillion,
             (long)Math.Ceiling(counter.CountInput(request) * InputEstimateMargin), request.MaxTokens);
 

@@ -13,11 +13,13 @@ public sealed class CatalogValidationException(string message) : Exception(messa
 public sealed class ModelCatalog
 {
     private readonly Dictionary<string, ModelEntry> _byKey;
+    private readonly Dictionary<string, Plan[]> _plansByKey;
 
     private ModelCatalog(IReadOnlyList<ModelEntry> models)
     {
         All = models;
         _byKey = models.ToDictionary(model => model.Key, StringComparer.Ordinal);
+        _plansByKey = models.ToDictionary(model => model.Key, model => Enum.GetValues<Plan>().Where(plan => IsAllowed(model, plan)).ToArray(), StringComparer.Ordinal);
     }
 
     public IReadOnlyList<ModelEntry> All { get; }
@@ -62,6 +64,9 @@ public sealed class ModelCatalog
     /// <summary>Free sees the fast tier only; paid plans see every enabled model.</summary>
     public static bool IsAllowed(ModelEntry model, Plan plan) =>
         model.Enabled && (plan != Plan.Free || model.Tier == ModelTier.Fast);
+
+    /// <summary>The plans that may use <paramref name="model"/> (computed once, at load).</summary>
+    public IReadOnlyList<Plan> PlansAllowed(ModelEntry model) => _plansByKey[model.Key];
 
     public IReadOnlyList<ModelEntry> AllowedFor(Plan plan) => [.. All.Where(model => IsAllowed(model, plan))];
 

@@ -8,7 +8,6 @@ using Majestix.InferenceApi.Identity;
 using Majestix.InferenceApi.Inference;
 using Majestix.InferenceApi.Inference.Catalog;
 using Majestix.InferenceApi.Inference.OpenAiCompatible;
-using Majestix.InferenceApi.Inference.Providers;
 using Majestix.InferenceApi.Keys;
 using Majestix.InferenceApi.Tests.Credits;
 using Majestix.Testing;
@@ -29,10 +28,21 @@ public sealed class HoldInGateTests(PlatformFixture platform) : IAsyncLifetime
 {
     private static readonly Uri Completions = new("/v1/chat/completions", UriKind.Relative);
     private readonly RedisServerFixture _redis = new();
+    private ConnectionMultiplexer? _admin;
 
-    public Task InitializeAsync() => _redis.InitializeAsync();
+    public async Task InitializeAsync()
+    {
+        await _redis.InitializeAsync();
+        _admin = await ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString + ",allowAdmin=true");
+    }
 
-    public Task DisposeAsync() => _redis.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await _admin!.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
+
+    private IServer Server => _admin!.GetServer(_admin.GetEndPoints()[0]);
 
     private InferenceApiApplication App(params (string Key, string Value)[] settings) =>
         new(platform, null, new Dictionary<string, string?>(settings.Select(s => KeyValuePair.Create(s.Key, (string?)s.Value)))
@@ -57,9 +67,7 @@ public sealed class HoldInGateTests(PlatformFixture platform) : IAsyncLifetime
         (await client.PostAsJsonAsync(Completions, Ask())).StatusCode.ShouldBe(HttpStatusCode.OK);
         await app.WaitForSettlesAsync();
         var before = await OpenAiCompatibleApiTests.RemainingAsync(client);
-        await using var admin = await ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString + ",allowAdmin=true");
-        var server = admin.GetServer(admin.GetEndPoints()[0]);
-        await server.ConfigResetStatisticsAsync();
+        await Server.ConfigResetStatisticsAsync();
 
         var charged = 0m;
         for (var i = 0; i < 6; i++)
@@ -67,12 +75,12 @@ public sealed class HoldInGateTests(PlatformFixture platform) : IAsyncLifetime
             using var response = await client.PostAsJsonAsync(Completions, Ask(stream: i % 2 == 1));
             var body = await response.Content.ReadAsStringAsync();
             response.StatusCode.ShouldBe(HttpStatusCode.OK, body);
-            charged += Price(app, "gpt-5-mini", i % 2 == 1 ? UsageOfStream(body) : JsonDocument.Parse(body).RootElement.GetProperty("usage"));
+            charged += OpenAiCompatibleApiTests.Price(app, "gpt-5-mini", i % 2 == 1 ? UsageOfStream(body) : JsonDocument.Parse(body).RootElement.GetProperty("usage"));
         }
         await app.WaitForSettlesAsync();
 
         // The gate with the call's hold, and the settle: two scripts a call, against three before.
-        ScriptCalls(await server.InfoAsync("commandstats")).ShouldBe(12);
+        (await ScriptsSentAsync()).ShouldBe(12);
         var holds = await app.Redis.HashGetAllAsync(CreditKeys.Holds("gate-hold"));
         holds.Length.ShouldBe(7);
         holds.ShouldAllBe(h => ((string)h.Value!).StartsWith("settled|", StringComparison.Ordinal));
@@ -91,9 +99,7 @@ public sealed class HoldInGateTests(PlatformFixture platform) : IAsyncLifetime
         using var client = app.KeyClient(apiKey);
         (await client.PostAsJsonAsync(code, Ask())).StatusCode.ShouldBe(HttpStatusCode.OK);
         await app.WaitForSettlesAsync();
-        await using var admin = await ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString + ",allowAdmin=true");
-        var server = admin.GetServer(admin.GetEndPoints()[0]);
-        await server.ConfigResetStatisticsAsync();
+        await Server.ConfigResetStatisticsAsync();
 
         using var json = await client.PostAsJsonAsync(code, new { model = "gpt-5-mini", stream = false, messages = new[] { new { role = "user", content = "hello" } } });
         using var stream = await client.PostAsJsonAsync(code, new { model = "gpt-5-mini", stream = true, messages = new[] { new { role = "user", content = "hello" } } });
@@ -107,7 +113,7 @@ public sealed class HoldInGateTests(PlatformFixture platform) : IAsyncLifetime
         routed.StatusCode.ShouldBe(HttpStatusCode.OK, "no model: the gate runs first, then the usual reserve");
         notJson.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         // Two scripts for each call naming its model, three for the routed one, one (the gate) for the bad body.
-        ScriptCalls(await server.InfoAsync("commandstats")).ShouldBe(2 + 2 + 3 + 1);
+        (await ScriptsSentAsync()).ShouldBe(2 + 2 + 3 + 1);
 
         using var web = app.WebClient("gate-code");
         (await web.DeleteAsync(new Uri($"/api-keys/{keyId}", UriKind.Relative))).StatusCode.ShouldBe(HttpStatusCode.NoContent);
@@ -233,7 +239,7 @@ public sealed class HoldInGateTests(PlatformFixture platform) : IAsyncLifetime
         foreach (var response in responses.Where(r => r.StatusCode == HttpStatusCode.OK))
         {
             using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-            charged += Price(app, "gpt-5-mini", body.RootElement.GetProperty("usage"));
+            charged += OpenAiCompatibleApiTests.Price(app, "gpt-5-mini", body.RootElement.GetProperty("usage"));
         }
         (await BalanceAsync(app, "gate-race")).ShouldBe(left - CreditUnits.FromCredits(charged)!.Value);
         foreach (var response in responses)
@@ -291,31 +297,18 @@ public sealed class HoldInGateTests(PlatformFixture platform) : IAsyncLifetime
 
         response.StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
         ApiKeyStore.LooksLikeKey("inf_" + new string('a', 43)).ShouldBeTrue("the test must send a well-formed key");
-        await using var admin = await ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString);
-        var failures = admin.GetServer(admin.GetEndPoints()[0]).KeysAsync(pattern: app.Isolation.KeyPrefix + "authfail:*");
+        var failures = Server.KeysAsync(pattern: app.Isolation.KeyPrefix + "authfail:*");
         (await failures.CountAsync()).ShouldBe(1);
     }
 
-    private static async Task<long> BalanceAsync(InferenceApiApplication app, string userId)
-    {
-        var fields = await app.Redis.HashGetAsync(CreditKeys.Balance(userId), ["plan", "topup"]);
-        return (long)fields[0] + (long)fields[1];
-    }
+    private static async Task<long> BalanceAsync(InferenceApiApplication app, string userId) =>
+        (await app.Credits().GetBalanceAsync(userId)).TotalUnits;
 
     private static long WorstCase(InferenceApiApplication app, string modelKey, object ask)
     {
         var request = ChatCompletionRequest.Parse(JsonSerializer.SerializeToElement(ask)).Request!;
         var model = app.Services.GetRequiredService<ModelCatalog>().Find(modelKey)!;
-        var upstream = request.ToModelRequest(model);
-        var input = (long)Math.Ceiling(app.Services.GetRequiredService<TokenCounter>().CountInput(upstream) * 1.1);
-        return CreditPrice.ForTokens(model.InputUsdPerMillion, model.OutputUsdPerMillion, input, upstream.MaxTokens);
-    }
-
-    private static decimal Price(InferenceApiApplication app, string modelKey, JsonElement usage)
-    {
-        var model = app.Services.GetRequiredService<ModelCatalog>().Find(modelKey)!;
-        return CreditUnits.ToCredits(CreditPrice.ForTokens(model.InputUsdPerMillion, model.OutputUsdPerMillion,
-            usage.GetProperty("prompt_tokens").GetInt32(), usage.GetProperty("completion_tokens").GetInt32()));
+        return app.Services.GetRequiredService<ModelCall>().WorstCase(model, request.ToModelRequest(model));
     }
 
     private static JsonElement UsageOfStream(string body) =>
@@ -324,7 +317,8 @@ public sealed class HoldInGateTests(PlatformFixture platform) : IAsyncLifetime
             .Last(frame => frame.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
             .GetProperty("usage");
 
-    private static long ScriptCalls(IGrouping<string, KeyValuePair<string, string>>[] info) =>
-        info.SelectMany(group => group).Where(pair => pair.Key is "cmdstat_evalsha" or "cmdstat_eval")
+    /// <summary>Scripts Redis ran since the statistics were reset (a NOSCRIPT retry counts twice).</summary>
+    private async Task<long> ScriptsSentAsync() =>
+        (await Server.InfoAsync("commandstats")).SelectMany(group => group).Where(pair => pair.Key is "cmdstat_evalsha" or "cmdstat_eval")
             .Sum(pair => long.Parse(pair.Value.Split(',')[0]["calls=".Length..], System.Globalization.CultureInfo.InvariantCulture));
 }

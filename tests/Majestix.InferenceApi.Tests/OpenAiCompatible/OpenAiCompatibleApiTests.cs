@@ -251,7 +251,7 @@ public sealed class OpenAiCompatibleApiTests(PlatformFixture platform)
         return (frames, done);
     }
 
-    private static decimal Price(InferenceApiApplication app, string modelKey, JsonElement usage)
+    internal static decimal Price(InferenceApiApplication app, string modelKey, JsonElement usage)
     {
         var model = app.Services.GetRequiredService<ModelCatalog>().Find(modelKey)!;
         return CreditUnits.ToCredits(CreditPrice.ForTokens(model.InputUsdPerMillion, model.OutputUsdPerMillion,
