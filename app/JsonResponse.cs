@@ -12,7 +12,8 @@ internal static class JsonResponse
 {
     public static async Task WriteAsync(HttpContext context, int status, Action<Utf8JsonWriter> writeObject, CancellationToken cancellationToken)
     {
-        var buffer = new ArrayBufferWriter<byte>(1024);
+        // Returned once written: Kestrel has copied the bytes into its own pipe when the write completes.
+        using var buffer = new PooledBufferWriter(1024);
         using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();

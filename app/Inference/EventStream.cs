@@ -20,6 +20,7 @@ internal sealed class EventStream(HttpResponse response)
         response.HttpContext.RequestServices.GetRequiredService<IOptions<StreamingOptions>>().Value.KeepAliveSeconds);
     private static readonly byte[] KeepAliveFrame = ": keep-alive\n\n"u8.ToArray();
     private long _unflushed;
+    private Utf8JsonWriter? _writer;
 
     public async Task StartAsync()
     {
@@ -35,14 +36,14 @@ internal sealed class EventStream(HttpResponse response)
     {
         var pipe = response.BodyWriter;
         pipe.Write("data: "u8);
-        using (var writer = new Utf8JsonWriter(pipe))
-        {
-            writer.WriteStartObject();
-            writeObject(writer);
-            writer.WriteEndObject();
-            writer.Flush();
-            _unflushed += writer.BytesCommitted + 8;
-        }
+        // One writer for every frame of the stream, pointed at the pipe again each time.
+        var writer = _writer ??= new Utf8JsonWriter(pipe);
+        writer.Reset(pipe);
+        writer.WriteStartObject();
+        writeObject(writer);
+        writer.WriteEndObject();
+        writer.Flush();
+        _unflushed += writer.BytesCommitted + 8;
         pipe.Write("\n\n"u8);
         return _unflushed > MaxUnflushedBytes ? FlushAsync(cancellationToken) : Task.CompletedTask;
     }

@@ -22,8 +22,8 @@ public static class ModelRunCollection
     public static async Task<ModelResponse> CollectAsync(this ModelRun run, CancellationToken cancellationToken = default)
     {
         var text = new StringBuilder();
-        var thinking = new StringBuilder();
-        var toolUses = new List<ToolUse>();
+        StringBuilder? thinking = null;
+        List<ToolUse>? toolUses = null;
         Usage? usage = null;
         FinishReason? finishReason = null;
         ProviderFailureException? failure = null;
@@ -35,10 +35,10 @@ public static class ModelRunCollection
                     text.Append(delta.Text);
                     break;
                 case ThinkingDelta delta:
-                    thinking.Append(delta.Text);
+                    (thinking ??= new StringBuilder()).Append(delta.Text);
                     break;
                 case ToolUse toolUse:
-                    toolUses.Add(toolUse);
+                    (toolUses ??= []).Add(toolUse);
                     break;
                 case Usage reported:
                     usage = reported;
@@ -51,6 +51,6 @@ public static class ModelRunCollection
                     break;
             }
         }
-        return new ModelResponse(text.ToString(), thinking.ToString(), toolUses, usage ?? run.Usage ?? new Usage(0, 0, UsageSource.Counted), finishReason, failure);
+        return new ModelResponse(text.ToString(), thinking?.ToString() ?? "", toolUses ?? [], usage ?? run.Usage ?? new Usage(0, 0, UsageSource.Counted), finishReason, failure);
     }
 }

@@ -100,7 +100,9 @@ internal static class ProvidersSetup
             {
                 ConnectTimeout = TimeSpan.FromSeconds(provider.GetRequiredService<IOptions<TOptions>>().Value.ConnectTimeoutSeconds),
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-                AutomaticDecompression = System.Net.DecompressionMethods.All,
+                // Every call is a stream of small events: compressing them gains nothing and would hold chunks
+                // back, so no Accept-Encoding is sent (and no decompression layer wraps every response).
+                AutomaticDecompression = System.Net.DecompressionMethods.None,
             })
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
             .RemoveAllLoggers();

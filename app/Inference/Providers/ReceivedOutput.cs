@@ -8,17 +8,19 @@ namespace Majestix.InferenceApi.Inference.Providers;
 /// </summary>
 public sealed class ReceivedOutput
 {
+    // Most answers are text alone: the other kinds are allocated when they first arrive.
     private readonly StringBuilder _text = new();
-    private readonly StringBuilder _thinking = new();
-    private readonly Dictionary<string, StringBuilder> _toolArguments = new(StringComparer.Ordinal);
+    private StringBuilder? _thinking;
+    private Dictionary<string, StringBuilder>? _toolArguments;
 
     public void AddText(string text) => _text.Append(text);
 
-    public void AddThinking(string text) => _thinking.Append(text);
+    public void AddThinking(string text) => (_thinking ??= new StringBuilder()).Append(text);
 
     /// <summary><paramref name="toolCall"/> identifies the call within this response (id or stream index).</summary>
     public void AddToolArguments(string toolCall, string fragment)
     {
+        _toolArguments ??= new Dictionary<string, StringBuilder>(StringComparer.Ordinal);
         if (!_toolArguments.TryGetValue(toolCall, out var arguments))
         {
             _toolArguments[toolCall] = arguments = new StringBuilder();
@@ -28,7 +30,7 @@ public sealed class ReceivedOutput
 
     public string Text => _text.ToString();
 
-    public string Thinking => _thinking.ToString();
+    public string Thinking => _thinking?.ToString() ?? "";
 
-    public IEnumerable<string> ToolArguments => _toolArguments.Values.Select(arguments => arguments.ToString());
+    public IEnumerable<string> ToolArguments => _toolArguments?.Values.Select(arguments => arguments.ToString()) ?? [];
 }

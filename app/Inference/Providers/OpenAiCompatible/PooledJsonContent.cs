@@ -10,63 +10,37 @@ namespace Majestix.InferenceApi.Inference.Providers.OpenAiCompatible;
 /// </summary>
 internal sealed class PooledJsonContent : HttpContent, IBufferWriter<byte>
 {
-    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(4096);
-    private int _written;
+    private readonly PooledBufferWriter _body = new(4096);
 
     public PooledJsonContent() => Headers.TryAddWithoutValidation("Content-Type", "application/json");
 
-    public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
+    public void Advance(int count) => _body.Advance(count);
 
-    public void Advance(int count) => _written += count;
+    public Memory<byte> GetMemory(int sizeHint = 0) => _body.GetMemory(sizeHint);
 
-    public Memory<byte> GetMemory(int sizeHint = 0)
-    {
-        EnsureCapacity(sizeHint);
-        return _buffer.AsMemory(_written);
-    }
-
-    public Span<byte> GetSpan(int sizeHint = 0)
-    {
-        EnsureCapacity(sizeHint);
-        return _buffer.AsSpan(_written);
-    }
+    public Span<byte> GetSpan(int sizeHint = 0) => _body.GetSpan(sizeHint);
 
     protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
-        stream.WriteAsync(WrittenMemory).AsTask();
+        stream.WriteAsync(_body.WrittenMemory).AsTask();
 
     protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken) =>
-        stream.WriteAsync(WrittenMemory, cancellationToken).AsTask();
+        stream.WriteAsync(_body.WrittenMemory, cancellationToken).AsTask();
 
     protected override void SerializeToStream(Stream stream, TransportContext? context, CancellationToken cancellationToken) =>
-        stream.Write(WrittenMemory.Span);
+        stream.Write(_body.WrittenMemory.Span);
 
     protected override bool TryComputeLength(out long length)
     {
-        length = _written;
+        length = _body.WrittenCount;
         return true;
     }
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing && _buffer.Length > 0)
+        if (disposing)
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
-            _buffer = [];
-            _written = 0;
+            _body.Dispose();
         }
         base.Dispose(disposing);
-    }
-
-    private void EnsureCapacity(int sizeHint)
-    {
-        var needed = _written + Math.Max(sizeHint, 1);
-        if (needed <= _buffer.Length)
-        {
-            return;
-        }
-        var larger = ArrayPool<byte>.Shared.Rent(Math.Max(needed, _buffer.Length * 2));
-        _buffer.AsSpan(0, _written).CopyTo(larger);
-        ArrayPool<byte>.Shared.Return(_buffer);
-        _buffer = larger;
     }
 }
