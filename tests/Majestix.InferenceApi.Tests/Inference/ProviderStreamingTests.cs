@@ -36,6 +36,23 @@ public sealed class ProviderStreamingTests(MockUpstreamFixture upstream) : IAsyn
         run.Usage.ShouldBe(usage);
     }
 
+    // Event streams gain nothing from compression, and a compressing upstream would hold chunks back.
+    [Theory]
+    [InlineData("claude-haiku")]
+    [InlineData("gpt-5-mini")]
+    [InlineData("gemini-3-flash")]
+    [InlineData("deepseek-v3.2")]
+    public async Task ProvidersAreNotAskedToCompressTheirStreams(string modelKey)
+    {
+        await using var host = ProviderTestHost.Create(upstream.BaseUrl);
+
+        await Requests.ReadAllAsync(host.Start(modelKey, Requests.Prompt("Tell me about rivers.")));
+
+        var logged = (await upstream.RequestsAsync()).ShouldHaveSingleItem();
+        logged.Outcome.ShouldBe("ok");
+        logged.AcceptEncoding.ShouldBeNull();
+    }
+
     [Theory]
     [InlineData("claude-sonnet")]
     [InlineData("gpt-5")]

@@ -34,7 +34,7 @@ internal sealed class RequestLog(int capacity)
     private static readonly string[] RecordedHeaders =
     [
         "content-type", "user-agent", "anthropic-version", "anthropic-beta", "openai-organization", "openai-project",
-        "http-referer", "x-title", "x-request-id", "traceparent", "idempotency-key", "x-stainless-retry-count",
+        "http-referer", "x-title", "x-request-id", "traceparent", "idempotency-key", "x-stainless-retry-count", "accept-encoding",
     ];
 
     private readonly Lock _lock = new();
