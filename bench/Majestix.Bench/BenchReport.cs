@@ -47,6 +47,13 @@ internal sealed class BenchReport(
             md.AppendLine(Invariant, $"| {(run.Stream ? "stream" : "json")} c={run.Concurrency} | {processes} | {rest * perRequest:F3} | {all * perRequest:F3} |");
         }
 
+        md.AppendLine().AppendLine("**inference-api's allocations and GC**, from the runtime's own counters (`System.Runtime`, sampled every second over EventPipe, as dotnet-counters reads them). A collection stops every thread of the gateway; at c=1 a request that meets one waits for it.").AppendLine();
+        md.AppendLine("| run | KB allocated per request | collections per second | GC pause, ms per second |").AppendLine("|---|---:|---:|---:|");
+        foreach (var run in runs.Runs.Where(r => r.Target == stack.Majestix && r.Runtime is not null))
+        {
+            md.AppendLine(Invariant, $"| {(run.Stream ? "stream" : "json")} c={run.Concurrency} | {run.AllocatedKilobytesPerRequest:F1} | {run.Runtime!.CollectionsPerSecond:F1} | {run.Runtime.PauseMillisecondsPerSecond:F1} |");
+        }
+
         var ours = runs.Find("majestix", false, highest);
         var direct = runs.Find("direct", false, highest);
         var directMs = direct.Machine.CoreBusySeconds.Sum() * 1000 / Math.Max(1, direct.Result.Requests);

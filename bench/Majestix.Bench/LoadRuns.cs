@@ -3,8 +3,12 @@ using StackExchange.Redis;
 namespace Majestix.Bench;
 
 /// <summary>One measured wrk run: a target, a request kind and a concurrency level.</summary>
-internal sealed record LoadRun(Target Target, bool Stream, int Concurrency, WrkResult Result, IReadOnlyDictionary<string, long>? RedisCommands, MachineCpuUse Machine)
+internal sealed record LoadRun(Target Target, bool Stream, int Concurrency, WrkResult Result, IReadOnlyDictionary<string, long>? RedisCommands, MachineCpuUse Machine,
+    RuntimeUse? Runtime)
 {
+    /// <summary>What inference-api allocated per request, in kilobytes (majestix runs only).</summary>
+    public double? AllocatedKilobytesPerRequest => Runtime is null || Result.RequestsPerSecond <= 0 ? null : Runtime.AllocatedBytesPerSecond / Result.RequestsPerSecond / 1000;
+
     /// <summary>Gateway CPU time per request in milliseconds (null for the direct target).</summary>
     public double? CpuMillisecondsPerRequest => Result.Requests == 0 || Target.CpuAccount is not { } account ? null : Machine.ProcessSeconds[account] * 1000 / Result.Requests;
 
@@ -26,7 +30,7 @@ internal static class LoadRuns
     // Long enough for the ledger and usage events behind a 64-connection run of inference-api to reach the emulators.
     private static readonly TimeSpan QuietWait = TimeSpan.FromSeconds(60);
 
-    public static async Task<LoadRunSet> RunAsync(BenchStack stack, RedisCommandStats redisStats, IConnectionMultiplexer redis)
+    public static async Task<LoadRunSet> RunAsync(BenchStack stack, RedisCommandStats redisStats, IConnectionMultiplexer redis, RuntimeCounters majestixRuntime)
     {
         var settings = stack.Settings;
         var runs = new List<LoadRun>();
@@ -60,15 +64,18 @@ internal static class LoadRuns
                     var warmup = await Wrk.RunAsync(settings.RepoRoot, target, stream, concurrency, settings.Warmup);
                     var redisBefore = target == stack.Majestix ? await redisStats.ReadAsync() : null;
                     var machineBefore = stack.Cpu.Take();
+                    var runtimeBefore = majestixRuntime.Take();
                     var result = await Wrk.RunAsync(settings.RepoRoot, target, stream, concurrency, settings.Duration);
                     var machine = MachineCpu.Between(machineBefore, stack.Cpu.Take());
+                    // The last sample before the run falls in its warm-up, under the same load: the rate holds.
+                    var runtime = target == stack.Majestix ? RuntimeTotals.Between(runtimeBefore, majestixRuntime.Take()) : null;
                     var redisAfter = target == stack.Majestix ? await redisStats.ReadAsync() : null;
                     if (target == stack.Majestix)
                     {
                         majestixServed += warmup.Requests - warmup.StatusErrors + result.Requests - result.StatusErrors;
                     }
                     var run = new LoadRun(target, stream, concurrency, result,
-                        redisBefore is null ? null : RedisCommandStats.Delta(redisBefore, redisAfter!), machine);
+                        redisBefore is null ? null : RedisCommandStats.Delta(redisBefore, redisAfter!), machine, runtime);
                     runs.Add(run);
                     BenchStack.Log($"{target.Name,-9} {(stream ? "stream" : "json"),-6} c={concurrency,-3} {result.RequestsPerSecond,9:F0} req/s  " +
                                    $"p50 {result.P50 / 1000.0:F2} ms  p99 {result.P99 / 1000.0:F2} ms  errors {result.Errors}");

@@ -16,10 +16,11 @@ if (settings.ServeOnly)
     return;
 }
 using var redis = await ConnectionMultiplexer.ConnectAsync($"{stack.Redis.ConnectionString},allowAdmin=true");
+await using var majestixRuntime = RuntimeCounters.Start(stack.MajestixProcess.Id);
 
 var background = await BackgroundWork.StartCountingAsync(stack.PubSubHost, BenchStack.ProjectId);
 var check = await TargetCheck.RunAsync(stack, redis);
-var runs = await LoadRuns.RunAsync(stack, new RedisCommandStats(redis), redis);
+var runs = await LoadRuns.RunAsync(stack, new RedisCommandStats(redis), redis, majestixRuntime);
 
 BenchStack.Log("counting Redis commands per request under MONITOR (200 sequential requests, outside the timed runs)");
 RoundTripSample[] roundTrips = [await RoundTripSample.MeasureAsync(stack, stream: false, 100), await RoundTripSample.MeasureAsync(stack, stream: true, 100)];
