@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Text.Json.Serialization;
 using Majestix.InferenceApi.Identity;
 
@@ -30,12 +29,6 @@ internal sealed record CreditReservation(string UserId, string HoldId, long Unit
 internal sealed record HoldRequest(long Units, TimeSpan Ttl, IReadOnlyCollection<Plan> Plans)
 {
     public string HoldId { get; } = CreditStore.NewHoldId();
-
-    // The catalog hands out one collection per model for as long as it is loaded: formatted once for each.
-    private static readonly ConditionalWeakTable<IReadOnlyCollection<Plan>, string> PlanLists = [];
-
-    /// <summary>The plans as the script matches them: <c>|free|pro|</c>.</summary>
-    public string PlanList => PlanLists.GetValue(Plans, plans => "|" + string.Concat(plans.Select(plan => plan.WireName() + "|")));
 }
 
 internal sealed record ReserveResult(ReserveStatus Status, CreditReservation? Reservation, long AvailableUnits, long RequiredUnits, string Plan);

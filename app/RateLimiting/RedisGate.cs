@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Majestix.InferenceApi.Credits;
+using Majestix.InferenceApi.Identity;
 using Majestix.InferenceApi.Redis;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -48,7 +49,7 @@ internal sealed class RedisGate(IDatabase redis, IOptions<RateLimitOptions> opti
 
     // KEYS: block, ip window, [lookup], [first-use marker], [user window prefix], [balance prefix, hold expiry].
     // ARGV: now ms, ip limit, window ms, member, marker seconds, free / guru / pro per minute,
-    //       [hold id, units, hold expires ms, plans that may hold '|free|pro|'].
+    //       [hold id, units, hold expires ms, then each plan that may hold: free, guru, pro].
     // Returns {0 pass | 1 blocked | 2 ip limited, retry ms, cached entry or false, first use 0/1,
     //          user window: -1 not applied | 0 refused | 1 admitted, count, reset ms, limit,
     //          [owner's user id, then the reserve reply (CreditStore.ReserveLua)]}.
@@ -59,6 +60,13 @@ internal sealed class RedisGate(IDatabase redis, IOptions<RateLimitOptions> opti
     // HoldMember), so they are not declared in KEYS: fine on a single-shard Redis (Memorystore
     // Basic/Standard), not on Redis Cluster.
     private static readonly RedisScript GateScript = new(SlidingWindow + "\n" + CreditStore.ReserveLua + """
+
+        local function may_hold(plan)
+          for i = 12, #ARGV do
+            if ARGV[i] == plan then return true end
+          end
+          return false
+        end
 
         local blocked = redis.call('PTTL', KEYS[1])
         if blocked > 0 then return {1, blocked, false, 0, -1, 0, 0, 0} end
@@ -81,7 +89,7 @@ internal sealed class RedisGate(IDatabase redis, IOptions<RateLimitOptions> opti
             local per_minute = tonumber(plan == 'pro' and ARGV[8] or plan == 'guru' and ARGV[7] or ARGV[6])
             local ok, count, reset = admit(KEYS[5] .. uid, now, per_minute, tonumber(ARGV[3]), ARGV[4])
             local reply = {0, 0, entry, first, ok and 1 or 0, count, reset, per_minute}
-            if ok and #KEYS >= 7 and string.find(ARGV[12], '|' .. plan .. '|', 1, true) then
+            if ok and #KEYS >= 7 and may_hold(plan) then
               table.insert(reply, uid)
               local held = reserve(KEYS[6] .. uid, KEYS[6] .. uid .. ':holds', KEYS[7], ARGV[9], tonumber(ARGV[10]), now, ARGV[11], uid .. '|' .. ARGV[9])
               for _, value in ipairs(held) do table.insert(reply, value) end
@@ -138,7 +146,7 @@ internal sealed class RedisGate(IDatabase redis, IOptions<RateLimitOptions> opti
             Limits.FreePerMinute, Limits.GuruPerMinute, Limits.ProPerMinute];
         if (hold is not null)
         {
-            values = [.. values, hold.HoldId, hold.Units, now + (long)hold.Ttl.TotalMilliseconds, hold.PlanList];
+            values = [.. values, hold.HoldId, hold.Units, now + (long)hold.Ttl.TotalMilliseconds, .. hold.Plans.Select(plan => (RedisValue)plan.WireName())];
         }
         var result = (RedisResult[])(await GateScript.EvaluateAsync(redis, keys, values))!;
         var verdict = (GateVerdict)(int)result[0];

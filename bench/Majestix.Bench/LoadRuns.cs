@@ -64,11 +64,11 @@ internal static class LoadRuns
                     var warmup = await Wrk.RunAsync(settings.RepoRoot, target, stream, concurrency, settings.Warmup);
                     var redisBefore = target == stack.Majestix ? await redisStats.ReadAsync() : null;
                     var machineBefore = stack.Cpu.Take();
-                    var runtimeBefore = majestixRuntime.Take();
+                    var runtimeBefore = target == stack.Majestix ? majestixRuntime.Take() : null;
                     var result = await Wrk.RunAsync(settings.RepoRoot, target, stream, concurrency, settings.Duration);
                     var machine = MachineCpu.Between(machineBefore, stack.Cpu.Take());
                     // The last sample before the run falls in its warm-up, under the same load: the rate holds.
-                    var runtime = target == stack.Majestix ? RuntimeTotals.Between(runtimeBefore, majestixRuntime.Take()) : null;
+                    var runtime = runtimeBefore is null ? null : RuntimeTotals.Between(runtimeBefore, majestixRuntime.Take());
                     var redisAfter = target == stack.Majestix ? await redisStats.ReadAsync() : null;
                     if (target == stack.Majestix)
                     {

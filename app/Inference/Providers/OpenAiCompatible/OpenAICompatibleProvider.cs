@@ -82,7 +82,7 @@ internal sealed class OpenAICompatibleProvider : IModelProvider
     {
         var token = await _bearerToken(cancellationToken);
         var content = new PooledJsonContent();
-        using (var json = new Utf8JsonWriter(content, RequestJsonOptions))
+        using (var json = new Utf8JsonWriter(content.Body, RequestJsonOptions))
         {
             OpenAIChatMapper.WriteRequest(json, request, _dialect);
         }
