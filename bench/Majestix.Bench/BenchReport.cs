@@ -47,11 +47,11 @@ internal sealed class BenchReport(
             md.AppendLine(Invariant, $"| {(run.Stream ? "stream" : "json")} c={run.Concurrency} | {processes} | {rest * perRequest:F3} | {all * perRequest:F3} |");
         }
 
-        md.AppendLine().AppendLine("**inference-api's allocations and GC**, from the runtime's own counters (`System.Runtime`, sampled every second over EventPipe, as dotnet-counters reads them). A collection stops every thread of the gateway; at c=1 a request that meets one waits for it.").AppendLine();
-        md.AppendLine("| run | KB allocated per request | collections per second | GC pause, ms per second |").AppendLine("|---|---:|---:|---:|");
+        md.AppendLine().AppendLine("**inference-api's allocations, GC and JIT**, from the runtime's own counters (`System.Runtime`, sampled every second over EventPipe, as dotnet-counters reads them). A collection stops every thread of the gateway; at c=1 a request that meets one waits for it. JIT time is tiered compilation still recompiling code on the gateway's core: near zero in a warm run.").AppendLine();
+        md.AppendLine("| run | KB allocated per request | collections per second | GC pause, ms per second | JIT, ms per second |").AppendLine("|---|---:|---:|---:|---:|");
         foreach (var run in runs.Runs.Where(r => r.Target == stack.Majestix && r.Runtime is not null))
         {
-            md.AppendLine(Invariant, $"| {(run.Stream ? "stream" : "json")} c={run.Concurrency} | {run.AllocatedKilobytesPerRequest:F1} | {run.Runtime!.CollectionsPerSecond:F1} | {run.Runtime.PauseMillisecondsPerSecond:F1} |");
+            md.AppendLine(Invariant, $"| {(run.Stream ? "stream" : "json")} c={run.Concurrency} | {run.AllocatedKilobytesPerRequest:F1} | {run.Runtime!.CollectionsPerSecond:F1} | {run.Runtime.PauseMillisecondsPerSecond:F1} | {run.Runtime.JitMillisecondsPerSecond:F1} |");
         }
 
         var ours = runs.Find("majestix", false, highest);
@@ -180,7 +180,7 @@ internal sealed class BenchReport(
         md.AppendLine("## Setup and how to read it").AppendLine();
         md.AppendLine(Invariant, $"- Machine: {Environment.ProcessorCount} CPUs ({CpuModel()}), {MemoryGigabytes():F0} GiB, Linux {Environment.OSVersion.Version}; .NET {Environment.Version}; Node {NodeVersion()}; wrk 4.1.0 from Debian.");
         md.AppendLine(Invariant, $"- Placement: {CpuPlacement.Describe(settings.GatewayCpu)}. A gateway is measured on one core; the mock, wrk, Redis and both emulators share the other, so the direct column is also the ceiling of that core. The Firestore emulator runs under the idle scheduling policy (`chrt --idle 0`): it stands in for a service on Google's machines, each write costs it milliseconds of CPU that would otherwise be taken from the mock and Redis, it gives way the moment either wakes, and ledger writes it cannot take in time wait durably in Redis. The Pub/Sub emulator keeps normal priority: at the lowest it fell tens of thousands of usage events behind, which then waited in inference-api's memory and loaded the runs after. The background-work line above shows what arrived.");
-        md.AppendLine(Invariant, $"- Before the first cell every target takes {settings.InitialWarmup.TotalSeconds:F0} s of unmeasured load at 16 connections (half JSON, half streams), so the JIT and V8 have compiled their hot paths.");
+        md.AppendLine(Invariant, $"- Before the first cell every target takes {settings.InitialWarmup.TotalSeconds:F0} s of unmeasured load at 16 connections (half JSON, half streams), then every cell's shape for {settings.ShapeWarmup.TotalSeconds:F0} s in turn, target after target, in passes until one after the first cost inference-api's JIT under {LoadRuns.QuietJitShare * 100:F0}% of its turn ({runs.WarmupPasses} passes this run, at most {settings.WarmupPassLimit}), so the JIT and V8 have compiled the paths every cell takes; the JIT column above shows what was left.");
         md.AppendLine(Invariant, $"- Each cell: {settings.Warmup.TotalSeconds:F0} s warm-up, then {settings.Duration.TotalSeconds:F0} s measured, per target, targets back to back with the order rotated per cell. wrk keeps c connections busy (closed loop), `-t min(c,2)`.");
         md.AppendLine("- Added latency = a gateway's percentile minus the direct target's percentile at the same concurrency (a difference of percentiles, not a percentile of differences).");
         md.AppendLine("- inference-api runs with everything on: API-key auth (Redis cache), per-IP and per-user sliding-window limits (set high enough not to refuse), credit reserve before and settle after every call, the ledger entry in Firestore (emulator), usage events to Pub/Sub (emulator), structured request logs to stdout. Portkey runs its defaults.");

@@ -15,7 +15,13 @@ internal sealed record BenchSettings
     public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(3);
 
     /// <summary>Load each target takes once, before the first cell, so the first cell is not measured half-compiled.</summary>
-    public TimeSpan InitialWarmup { get; init; } = TimeSpan.FromSeconds(20);
+    public TimeSpan InitialWarmup { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Seconds of each cell's shape per warm-up pass, after the initial warm-up.</summary>
+    public TimeSpan ShapeWarmup { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Most passes over every cell's shape before measuring, even if inference-api's JIT is still busy.</summary>
+    public int WarmupPassLimit { get; init; } = 4;
     public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(10);
     public int FirstByteSamples { get; init; } = 300;
 
@@ -55,7 +61,9 @@ internal sealed record BenchSettings
             OutputMarkdown = Path.GetFullPath(Get("out", Path.Combine(root, "bench", "results", "latest.md"))),
             Concurrency = [.. Get("concurrency", "1,16,64").Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture))],
             Warmup = TimeSpan.FromSeconds(double.Parse(Get("warmup", "3"), CultureInfo.InvariantCulture)),
-            InitialWarmup = TimeSpan.FromSeconds(double.Parse(Get("initial-warmup", "20"), CultureInfo.InvariantCulture)),
+            InitialWarmup = TimeSpan.FromSeconds(double.Parse(Get("initial-warmup", "10"), CultureInfo.InvariantCulture)),
+            ShapeWarmup = TimeSpan.FromSeconds(double.Parse(Get("shape-warmup", "2"), CultureInfo.InvariantCulture)),
+            WarmupPassLimit = int.Parse(Get("warmup-passes", "4"), CultureInfo.InvariantCulture),
             Duration = TimeSpan.FromSeconds(double.Parse(Get("duration", "10"), CultureInfo.InvariantCulture)),
             FirstByteSamples = int.Parse(Get("first-byte-samples", "300"), CultureInfo.InvariantCulture),
             GatewayCpu = int.Parse(Get("gateway-cpu", "0"), CultureInfo.InvariantCulture),
@@ -70,9 +78,10 @@ internal sealed record BenchSettings
                 throw new ArgumentException($"--{name}: {path} does not exist; build Release first (make bench does).");
             }
         }
-        if (settings.Concurrency.Any(c => c < 1) || settings.Duration <= TimeSpan.Zero || settings.FirstByteSamples < 10)
+        if (settings.Concurrency.Any(c => c < 1) || settings.Duration <= TimeSpan.Zero || settings.FirstByteSamples < 10
+            || settings.ShapeWarmup <= TimeSpan.Zero || settings.WarmupPassLimit < 2)
         {
-            throw new ArgumentException("Concurrency levels must be ≥ 1, the duration positive and at least 10 first-byte samples.");
+            throw new ArgumentException("Concurrency levels must be ≥ 1, the duration and shape warm-up positive, at least two warm-up passes and at least 10 first-byte samples.");
         }
         return settings;
     }

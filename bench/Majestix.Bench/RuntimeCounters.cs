@@ -5,7 +5,7 @@ using Microsoft.Diagnostics.Tracing;
 namespace Majestix.Bench;
 
 /// <summary>
-/// inference-api's allocations and garbage collections, read from the runtime's own counters (the
+/// inference-api's allocations, garbage collections and JIT compilation, read from the runtime's own counters (the
 /// <c>System.Runtime</c> event source, one sample a second) over an EventPipe session, as dotnet-counters
 /// reads them. Sampling once a second costs the gateway nothing measurable.
 /// </summary>
@@ -15,7 +15,7 @@ internal sealed class RuntimeCounters : IAsyncDisposable
     private readonly EventPipeSession _session;
     private readonly EventPipeEventSource _source;
     private readonly Task _reading;
-    private RuntimeTotals _totals = new(0, 0, 0, DateTime.MinValue);
+    private RuntimeTotals _totals = new(0, 0, 0, 0, DateTime.MinValue);
 
     private RuntimeCounters(int processId)
     {
@@ -56,6 +56,7 @@ internal sealed class RuntimeCounters : IAsyncDisposable
                 "alloc-rate" => _totals with { AllocatedBytes = _totals.AllocatedBytes + value, SampledAt = traceEvent.TimeStamp },
                 "gen-0-gc-count" or "gen-1-gc-count" or "gen-2-gc-count" => _totals with { Collections = _totals.Collections + value },
                 "total-pause-time-by-gc" => _totals with { PauseMilliseconds = _totals.PauseMilliseconds + value },
+                "time-in-jit" => _totals with { JitMilliseconds = _totals.JitMilliseconds + value },
                 _ => _totals,
             };
         }
@@ -78,7 +79,7 @@ internal sealed class RuntimeCounters : IAsyncDisposable
 }
 
 /// <summary>Counter totals as of one sample.</summary>
-internal sealed record RuntimeTotals(double AllocatedBytes, double Collections, double PauseMilliseconds, DateTime SampledAt)
+internal sealed record RuntimeTotals(double AllocatedBytes, double Collections, double PauseMilliseconds, double JitMilliseconds, DateTime SampledAt)
 {
     /// <summary>Rates between two samples; null when no second passed between them.</summary>
     public static RuntimeUse? Between(RuntimeTotals before, RuntimeTotals after)
@@ -88,9 +89,13 @@ internal sealed record RuntimeTotals(double AllocatedBytes, double Collections, 
             ? null
             : new RuntimeUse((after.AllocatedBytes - before.AllocatedBytes) / seconds,
                 (after.Collections - before.Collections) / seconds,
-                (after.PauseMilliseconds - before.PauseMilliseconds) / seconds);
+                (after.PauseMilliseconds - before.PauseMilliseconds) / seconds,
+                (after.JitMilliseconds - before.JitMilliseconds) / seconds);
     }
 }
 
-/// <summary>inference-api's allocation and GC rates over one run.</summary>
-internal sealed record RuntimeUse(double AllocatedBytesPerSecond, double CollectionsPerSecond, double PauseMillisecondsPerSecond);
+/// <summary>
+/// inference-api's allocation, GC and JIT rates over one run. JIT time is what tiered compilation still spends
+/// recompiling hot code: near zero once warm, so a run with more was measured partly on unoptimised code.
+/// </summary>
+internal sealed record RuntimeUse(double AllocatedBytesPerSecond, double CollectionsPerSecond, double PauseMillisecondsPerSecond, double JitMillisecondsPerSecond);
