@@ -49,7 +49,7 @@ dev-down: ## Stop what dev-up started
 	scripts/dev.sh down
 
 .PHONY: bench
-bench: ## Gateway cost per request beside Portkey's; writes bench/results/latest.md (about 10 minutes)
+bench: ## Gateway cost per request beside Portkey's; writes bench/results/latest.md (about 11 minutes)
 	scripts/bench.sh
 
 .PHONY: plan
