@@ -14,7 +14,7 @@ internal sealed record BenchSettings
     public IReadOnlyList<int> Concurrency { get; init; } = [1, 16, 64];
     public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(3);
 
-    /// <summary>Load each target takes once, before the first cell, so the first cell is not measured half-compiled.</summary>
+    /// <summary>Load at 16 connections each target takes once, before the warm-up passes over every cell's shape.</summary>
     public TimeSpan InitialWarmup { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Seconds of each cell's shape per warm-up pass, after the initial warm-up.</summary>

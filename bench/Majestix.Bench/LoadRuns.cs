@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using StackExchange.Redis;
 
 namespace Majestix.Bench;
@@ -97,7 +98,7 @@ internal static class LoadRuns
     /// compilation promotes hot code mostly once load pauses and resumes: measured at 285 ms of JIT a second,
     /// 28% of the gateway's core, through a c=1 cell that followed a single warm-up pass. So the targets take
     /// every cell's shape in turn, a few seconds each, in passes that idle inference-api between its turns as
-    /// the cells do, until a pass after the first costs it under 3% of its turn in the JIT. Every target takes
+    /// the cells do, until a pass after the first costs it under <see cref="QuietJitShare"/> of its turn in the JIT. Every target takes
     /// as many passes, so all are warmed alike.
     /// </summary>
     private static async Task<(int Passes, long MajestixServed)> WarmEveryShapeAsync(BenchStack stack, RuntimeCounters majestixRuntime)
@@ -111,7 +112,7 @@ internal static class LoadRuns
         {
             passes++;
             var before = majestixRuntime.Take();
-            var turn = System.Diagnostics.Stopwatch.StartNew();
+            var turn = Stopwatch.StartNew();
             foreach (var (concurrency, stream) in shapes)
             {
                 var run = await Wrk.RunAsync(settings.RepoRoot, stack.Majestix, stream, concurrency, settings.ShapeWarmup);
@@ -130,7 +131,7 @@ internal static class LoadRuns
             BenchStack.Log($"warm-up pass {passes}: inference-api's JIT took {100 * jitShare:F1}% of its turn");
         }
         while ((passes < 2 || jitShare >= QuietJitShare) && passes < settings.WarmupPassLimit);
-        BenchStack.Log($"every target took every cell's shape, {passes} pass(es) of {settings.ShapeWarmup.TotalSeconds:F0} s each");
+        BenchStack.Log($"every target took every cell's shape in {passes} passes, {settings.ShapeWarmup.TotalSeconds:F0} s a shape");
         return (passes, served);
     }
 }
