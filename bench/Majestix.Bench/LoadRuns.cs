@@ -45,14 +45,7 @@ internal static class LoadRuns
         // every target first takes both kinds of request at 16 connections, unmeasured.
         foreach (var target in stack.Targets)
         {
-            foreach (var stream in new[] { false, true })
-            {
-                var warmup = await Wrk.RunAsync(settings.RepoRoot, target, stream, 16, settings.InitialWarmup / 2);
-                if (target == stack.Majestix)
-                {
-                    majestixServed += warmup.Requests - warmup.StatusErrors;
-                }
-            }
+            majestixServed += await WarmAsync(stack, target, [(16, false), (16, true)], settings.InitialWarmup / 2);
         }
         BenchStack.Log($"every target warmed up ({settings.InitialWarmup.TotalSeconds:F0} s each)");
         var (passes, jitServed) = await WarmEveryShapeAsync(stack, majestixRuntime);
@@ -98,13 +91,13 @@ internal static class LoadRuns
     /// compilation promotes hot code mostly once load pauses and resumes: measured at 285 ms of JIT a second,
     /// 28% of the gateway's core, through a c=1 cell that followed a single warm-up pass. So the targets take
     /// every cell's shape in turn, a few seconds each, in passes that idle inference-api between its turns as
-    /// the cells do, until a pass after the first costs it under <see cref="QuietJitShare"/> of its turn in the JIT. Every target takes
-    /// as many passes, so all are warmed alike.
+    /// the cells do, until a pass after the first costs it under <see cref="QuietJitShare"/> of its turn in the
+    /// JIT. Every target takes as many passes, so all are warmed alike.
     /// </summary>
     private static async Task<(int Passes, long MajestixServed)> WarmEveryShapeAsync(BenchStack stack, RuntimeCounters majestixRuntime)
     {
         var settings = stack.Settings;
-        var shapes = settings.Concurrency.SelectMany(c => new[] { (Concurrency: c, Stream: false), (Concurrency: c, Stream: true) }).ToList();
+        var shapes = settings.Concurrency.SelectMany(c => new[] { (c, false), (c, true) }).ToList();
         long served = 0;
         var passes = 0;
         double jitShare;
@@ -113,18 +106,11 @@ internal static class LoadRuns
             passes++;
             var before = majestixRuntime.Take();
             var turn = Stopwatch.StartNew();
-            foreach (var (concurrency, stream) in shapes)
-            {
-                var run = await Wrk.RunAsync(settings.RepoRoot, stack.Majestix, stream, concurrency, settings.ShapeWarmup);
-                served += run.Requests - run.StatusErrors;
-            }
+            served += await WarmAsync(stack, stack.Majestix, shapes, settings.ShapeWarmup);
             var majestixTurn = turn.Elapsed;
             foreach (var target in stack.Targets.Where(t => t != stack.Majestix))
             {
-                foreach (var (concurrency, stream) in shapes)
-                {
-                    await Wrk.RunAsync(settings.RepoRoot, target, stream, concurrency, settings.ShapeWarmup);
-                }
+                await WarmAsync(stack, target, shapes, settings.ShapeWarmup);
             }
             // The JIT inference-api did while the others ran counts too: promotions it queued run then.
             jitShare = (majestixRuntime.Take().JitMilliseconds - before.JitMilliseconds) / majestixTurn.TotalMilliseconds;
@@ -133,5 +119,17 @@ internal static class LoadRuns
         while ((passes < 2 || jitShare >= QuietJitShare) && passes < settings.WarmupPassLimit);
         BenchStack.Log($"every target took every cell's shape in {passes} passes, {settings.ShapeWarmup.TotalSeconds:F0} s a shape");
         return (passes, served);
+    }
+
+    /// <summary>Unmeasured load on <paramref name="target"/>, each shape in turn; returns the requests inference-api served (billed), 0 for the others.</summary>
+    private static async Task<long> WarmAsync(BenchStack stack, Target target, IReadOnlyList<(int Concurrency, bool Stream)> shapes, TimeSpan each)
+    {
+        long served = 0;
+        foreach (var (concurrency, stream) in shapes)
+        {
+            var run = await Wrk.RunAsync(stack.Settings.RepoRoot, target, stream, concurrency, each);
+            served += run.Requests - run.StatusErrors;
+        }
+        return target == stack.Majestix ? served : 0;
     }
 }
