@@ -1,6 +1,7 @@
 using Majestix.GoogleCloud.PubSub;
 using Majestix.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Majestix.GoogleCloud.Tests;
 
@@ -31,11 +32,18 @@ internal sealed class PubSubTestContext : IAsyncDisposable
     public static async Task<PubSubTestContext> CreateAsync(
         PubSubEmulatorFixture emulator,
         Action<PubSubOptions>? configure = null,
-        Func<DelegatingHandler>? extraHandler = null)
+        Func<DelegatingHandler>? extraHandler = null,
+        ILoggerProvider? logs = null)
     {
         var projectId = TestIsolation.NewProjectId("ps");
         var services = new ServiceCollection();
-        services.AddLogging();
+        services.AddLogging(logging =>
+        {
+            if (logs is not null)
+            {
+                logging.AddProvider(logs);
+            }
+        });
         var http = services.AddPubSub(options =>
         {
             options.ProjectId = projectId;

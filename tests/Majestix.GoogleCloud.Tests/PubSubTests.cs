@@ -4,6 +4,7 @@ using Majestix.GoogleCloud.PubSub;
 using Majestix.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace Majestix.GoogleCloud.Tests;
 
@@ -183,6 +184,54 @@ public sealed class PubSubTests(PubSubEmulatorFixture emulator)
         var received = await context.PullAndAcknowledgeAsync(Capacity + 1, PullTimeout);
         received.Select(m => m.GetDataAsString()).Order().ShouldBe(
             new[] { "in flight" }.Concat(Enumerable.Range(0, Capacity).Select(i => $"queued {i}")).Order());
+    }
+
+    [Fact]
+    public async Task AnOutageLogsItsRefusalsOncePerIntervalNotOncePerMessage()
+    {
+        const int Capacity = 10;
+        const int Refused = 1000;
+        var gate = new GatedPublishHandler();
+        var logs = new RecordingLoggerProvider();
+        var drops = new ConcurrentQueue<PubSubDroppedMessages>();
+        await using var context = await PubSubTestContext.CreateAsync(
+            emulator,
+            o =>
+            {
+                o.MaxBufferedMessages = Capacity;
+                o.MaxBatchMessages = 1;
+                o.MaxConcurrentPublishes = 1;
+                o.DropReportInterval = TimeSpan.FromMilliseconds(300);
+                o.MessagesDropped = drops.Enqueue;
+            },
+            () => gate,
+            logs);
+        string[] DropWarnings() => [.. logs.Lines.Where(l => l.Level == LogLevel.Warning && l.Message.StartsWith("Dropped", StringComparison.Ordinal)).Select(l => l.Message)];
+
+        // Pub/Sub "down": the first publish is held, the buffer fills, and every call after it is refused.
+        context.Publisher.TryPublish(context.TopicId, PubSubMessage.FromString("in flight")).ShouldBeTrue();
+        await gate.FirstPublishArrived.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var accepted = Enumerable.Range(0, Capacity + Refused)
+            .Count(i => context.Publisher.TryPublish(context.TopicId, PubSubMessage.FromString($"call {i}")));
+
+        accepted.ShouldBe(Capacity);
+        context.Publisher.DroppedCount.ShouldBe(Refused);
+        drops.Count.ShouldBe(Refused);
+        DropWarnings().ShouldHaveSingleItem().ShouldStartWith($"Dropped 1 Pub/Sub message(s) for topic {context.TopicId}: BufferFull");
+        using (var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+        {
+            while (DropWarnings().Length < 2)
+            {
+                await Task.Delay(50, wait.Token);
+            }
+        }
+        DropWarnings()[1].ShouldStartWith($"Dropped {Refused - 1} more Pub/Sub message(s) for topic {context.TopicId} over the last ");
+        DropWarnings()[1].ShouldEndWith("s: BufferFull");
+
+        gate.Open();
+        await context.Publisher.FlushAsync();
+        (await context.PullAndAcknowledgeAsync(Capacity + 1, PullTimeout)).Count.ShouldBe(Capacity + 1);
+        DropWarnings().Length.ShouldBe(2);
     }
 
     [Fact]

@@ -97,12 +97,15 @@ public sealed class ServiceRegistrationTests
         {
             o.ProjectId = "p1";
             o.MaxBatchMessages = 5000;
+            o.DropReportInterval = TimeSpan.Zero;
         });
         using var host = builder.Build();
 
         var error = await Should.ThrowAsync<OptionsValidationException>(() => host.StartAsync());
 
-        error.Failures.ShouldHaveSingleItem().ShouldStartWith("PubSub:MaxBatchMessages must be 1");
+        error.Failures.Count().ShouldBe(2);
+        error.Failures.ShouldContain(failure => failure.StartsWith("PubSub:MaxBatchMessages must be 1", StringComparison.Ordinal));
+        error.Failures.ShouldContain("PubSub:DropReportInterval must be positive.");
     }
 
     [Fact]

@@ -50,6 +50,12 @@ public sealed class PubSubOptions
     /// <summary>How long shutdown waits for buffered messages to be sent before dropping the rest.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Messages refused at a full buffer (or after stopping) are logged one warning per this interval,
+    /// with their count, after the first is logged at once: an outage refuses every call's message.
+    /// </summary>
+    public TimeSpan DropReportInterval { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Called (besides a warning log) whenever messages are dropped. Must be fast and not throw.</summary>
     public Action<PubSubDroppedMessages>? MessagesDropped { get; set; }
 
@@ -81,6 +87,7 @@ internal sealed class PubSubOptionsValidator : IValidateOptions<PubSubOptions>
         Require(options.MaxConcurrentPublishes is >= 1 and <= 64, $"{nameof(PubSubOptions.MaxConcurrentPublishes)} must be 1–64.");
         Require(options.MaxBufferedMessages >= 1, $"{nameof(PubSubOptions.MaxBufferedMessages)} must be at least 1.");
         Require(options.MaxPublishAttempts >= 1, $"{nameof(PubSubOptions.MaxPublishAttempts)} must be at least 1.");
+        Require(options.DropReportInterval > TimeSpan.Zero, $"{nameof(PubSubOptions.DropReportInterval)} must be positive.");
         Require(options.ShutdownTimeout > TimeSpan.Zero, $"{nameof(PubSubOptions.ShutdownTimeout)} must be positive.");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

@@ -9,8 +9,9 @@ namespace Majestix.GoogleCloud.PubSub;
 /// <summary>
 /// Fire-and-forget publisher for analytics and audit events. Messages wait in a bounded buffer and
 /// go out in batches (by count, bytes or delay, per topic and ordering key) with retries on
-/// retryable errors. A full buffer drops the message and reports it rather than blocking the
-/// caller. Stopping the host (or disposing) drains the buffer within <see cref="PubSubOptions.ShutdownTimeout"/>.
+/// retryable errors. A full buffer drops the message and reports it rather than blocking the caller
+/// (while refusals last, their warnings are summed per <see cref="PubSubOptions.DropReportInterval"/>).
+/// Stopping the host (or disposing) drains the buffer within <see cref="PubSubOptions.ShutdownTimeout"/>.
 /// </summary>
 public sealed partial class PubSubPublisher : IHostedService, IAsyncDisposable
 {
@@ -22,6 +23,7 @@ public sealed partial class PubSubPublisher : IHostedService, IAsyncDisposable
     private readonly Task _sendLoop;
     private readonly SemaphoreSlim _publishSlots;
     private readonly List<Task> _inFlight = [];
+    private readonly RefusalLog _refusals;
     private TaskCompletionSource _wakeUp = NewSignal();
     private TaskCompletionSource _progress = NewSignal();
     private long _accepted;
@@ -45,6 +47,7 @@ public sealed partial class PubSubPublisher : IHostedService, IAsyncDisposable
             SingleReader = true,
         });
         _publishSlots = new SemaphoreSlim(_options.MaxConcurrentPublishes);
+        _refusals = new RefusalLog(_options.DropReportInterval, TimeProvider.System, LogRefused);
         _sendLoop = Task.Run(SendLoopAsync);
     }
 
@@ -69,7 +72,7 @@ public sealed partial class PubSubPublisher : IHostedService, IAsyncDisposable
 
         if (Volatile.Read(ref _stopped) != 0)
         {
-            ReportDrop(topicId, 1, PubSubDropReason.PublisherStopped, error: null);
+            ReportRefused(topicId, PubSubDropReason.PublisherStopped);
             return false;
         }
 
@@ -81,8 +84,7 @@ public sealed partial class PubSubPublisher : IHostedService, IAsyncDisposable
         }
 
         Interlocked.Decrement(ref _accepted);
-        var reason = Volatile.Read(ref _stopped) != 0 ? PubSubDropReason.PublisherStopped : PubSubDropReason.BufferFull;
-        ReportDrop(topicId, 1, reason, error: null);
+        ReportRefused(topicId, Volatile.Read(ref _stopped) != 0 ? PubSubDropReason.PublisherStopped : PubSubDropReason.BufferFull);
         return false;
     }
 
@@ -122,6 +124,10 @@ public sealed partial class PubSubPublisher : IHostedService, IAsyncDisposable
             LogShutdownTimedOut(_logger);
             await _abort.CancelAsync().ConfigureAwait(false);
             await _sendLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        finally
+        {
+            _refusals.Dispose();
         }
     }
 
@@ -299,10 +305,34 @@ public sealed partial class PubSubPublisher : IHostedService, IAsyncDisposable
         _ => false,
     };
 
+    private void ReportRefused(string topicId, PubSubDropReason reason)
+    {
+        Interlocked.Increment(ref _dropped);
+        _refusals.Add(topicId, reason);
+        InvokeDropped(topicId, 1, reason, error: null);
+    }
+
     private void ReportDrop(string topicId, int count, PubSubDropReason reason, Exception? error)
     {
         Interlocked.Add(ref _dropped, count);
         LogDropped(_logger, count, topicId, reason, error);
+        InvokeDropped(topicId, count, reason, error);
+    }
+
+    private void LogRefused(RefusalLog.Entry entry)
+    {
+        if (entry.Over == TimeSpan.Zero)
+        {
+            LogDropped(_logger, (int)entry.Count, entry.TopicId, entry.Reason, error: null);
+        }
+        else
+        {
+            LogDroppedOver(_logger, entry.Count, entry.TopicId, Math.Round(entry.Over.TotalSeconds, 1), entry.Reason);
+        }
+    }
+
+    private void InvokeDropped(string topicId, int count, PubSubDropReason reason, Exception? error)
+    {
         try
         {
             _options.MessagesDropped?.Invoke(new PubSubDroppedMessages(topicId, count, reason, error));
@@ -319,6 +349,9 @@ public sealed partial class PubSubPublisher : IHostedService, IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dropped {Count} Pub/Sub message(s) for topic {TopicId}: {Reason}")]
     private static partial void LogDropped(ILogger logger, int count, string topicId, PubSubDropReason reason, Exception? error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dropped {Count} more Pub/Sub message(s) for topic {TopicId} over the last {Seconds} s: {Reason}")]
+    private static partial void LogDroppedOver(ILogger logger, long count, string topicId, double seconds, PubSubDropReason reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Publishing {Count} message(s) to {TopicId} failed on attempt {Attempt}; retrying in {DelayMs} ms: {Error}")]
     private static partial void LogRetrying(ILogger logger, string topicId, int count, int attempt, int delayMs, string error);
