@@ -156,21 +156,8 @@ public sealed class PubSubTests(PubSubEmulatorFixture emulator)
         const int Capacity = 10;
         var gate = new GatedPublishHandler();
         var drops = new ConcurrentQueue<PubSubDroppedMessages>();
-        await using var context = await PubSubTestContext.CreateAsync(
-            emulator,
-            o =>
-            {
-                o.MaxBufferedMessages = Capacity;
-                o.MaxBatchMessages = 1;
-                // One publish in flight, held at the gate: everything else stays in the buffer.
-                o.MaxConcurrentPublishes = 1;
-                o.MessagesDropped = drops.Enqueue;
-            },
-            () => gate);
+        await using var context = await HeldAtTheGateAsync(gate, Capacity, o => o.MessagesDropped = drops.Enqueue);
 
-        // The first message is taken out of the buffer and its publish call is held at the gate.
-        context.Publisher.TryPublish(context.TopicId, PubSubMessage.FromString("in flight")).ShouldBeTrue();
-        await gate.FirstPublishArrived.Task.WaitAsync(TimeSpan.FromSeconds(10));
         var accepted = Enumerable.Range(0, Capacity + 5)
             .Count(i => context.Publisher.TryPublish(context.TopicId, PubSubMessage.FromString($"queued {i}")));
 
@@ -192,25 +179,20 @@ public sealed class PubSubTests(PubSubEmulatorFixture emulator)
         const int Capacity = 10;
         const int Refused = 1000;
         var gate = new GatedPublishHandler();
-        var logs = new RecordingLoggerProvider();
+        var logs = new RecordingLogs();
         var drops = new ConcurrentQueue<PubSubDroppedMessages>();
-        await using var context = await PubSubTestContext.CreateAsync(
-            emulator,
+        // Pub/Sub "down": the first publish is held, the buffer fills, and every call after it is refused.
+        await using var context = await HeldAtTheGateAsync(
+            gate,
+            Capacity,
             o =>
             {
-                o.MaxBufferedMessages = Capacity;
-                o.MaxBatchMessages = 1;
-                o.MaxConcurrentPublishes = 1;
                 o.DropReportInterval = TimeSpan.FromMilliseconds(300);
                 o.MessagesDropped = drops.Enqueue;
             },
-            () => gate,
             logs);
         string[] DropWarnings() => [.. logs.Lines.Where(l => l.Level == LogLevel.Warning && l.Message.StartsWith("Dropped", StringComparison.Ordinal)).Select(l => l.Message)];
 
-        // Pub/Sub "down": the first publish is held, the buffer fills, and every call after it is refused.
-        context.Publisher.TryPublish(context.TopicId, PubSubMessage.FromString("in flight")).ShouldBeTrue();
-        await gate.FirstPublishArrived.Task.WaitAsync(TimeSpan.FromSeconds(10));
         var accepted = Enumerable.Range(0, Capacity + Refused)
             .Count(i => context.Publisher.TryPublish(context.TopicId, PubSubMessage.FromString($"call {i}")));
 
@@ -312,5 +294,35 @@ public sealed class PubSubTests(PubSubEmulatorFixture emulator)
         }
 
         received.Select(m => m.GetDataAsString()).Order().ShouldBe(Enumerable.Range(0, 25).Select(i => $"m{i}").Order());
+    }
+
+    /// <summary>
+    /// A publisher with a buffer of <paramref name="capacity"/> whose one publish in flight (one message a
+    /// batch) is held at <paramref name="gate"/>: everything published after it stays in the buffer.
+    /// </summary>
+    private async Task<PubSubTestContext> HeldAtTheGateAsync(GatedPublishHandler gate, int capacity, Action<PubSubOptions> configure, RecordingLogs? logs = null)
+    {
+        var context = await PubSubTestContext.CreateAsync(
+            emulator,
+            o =>
+            {
+                o.MaxBufferedMessages = capacity;
+                o.MaxBatchMessages = 1;
+                o.MaxConcurrentPublishes = 1;
+                configure(o);
+            },
+            () => gate,
+            logs);
+        try
+        {
+            context.Publisher.TryPublish(context.TopicId, PubSubMessage.FromString("in flight")).ShouldBeTrue();
+            await gate.FirstPublishArrived.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            return context;
+        }
+        catch
+        {
+            await context.DisposeAsync();
+            throw;
+        }
     }
 }

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
-using Microsoft.Extensions.Logging;
 
 namespace Majestix.GoogleCloud.Tests;
 
@@ -128,28 +127,5 @@ internal sealed class FixedTokenSource(string token) : IGoogleAccessTokenSource
     {
         Interlocked.Increment(ref Calls);
         return Task.FromResult(token);
-    }
-}
-
-/// <summary>Keeps every log line written through it, with its level, category and rendered message.</summary>
-internal sealed class RecordingLoggerProvider : ILoggerProvider
-{
-    public ConcurrentQueue<(LogLevel Level, string Category, string Message)> Lines { get; } = new();
-
-    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
-
-    public void Dispose()
-    {
-    }
-
-    private sealed class Logger(RecordingLoggerProvider provider, string category) : ILogger
-    {
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            provider.Lines.Enqueue((logLevel, category, formatter(state, exception)));
     }
 }

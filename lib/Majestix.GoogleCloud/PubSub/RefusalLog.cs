@@ -42,9 +42,8 @@ internal sealed class RefusalLog(TimeSpan interval, TimeProvider time, Action<Re
         lock (_lock)
         {
             _closed = true;
+            StopInterval();
             WriteCounted();
-            _interval?.Dispose();
-            _interval = null;
         }
     }
 
@@ -52,8 +51,7 @@ internal sealed class RefusalLog(TimeSpan interval, TimeProvider time, Action<Re
     {
         lock (_lock)
         {
-            _interval?.Dispose();
-            _interval = null;
+            StopInterval();
             // Refusals that went on through this interval are counted through the next one too.
             if (WriteCounted() && !_closed)
             {
@@ -66,6 +64,12 @@ internal sealed class RefusalLog(TimeSpan interval, TimeProvider time, Action<Re
     {
         _intervalStarted = time.GetTimestamp();
         _interval = time.CreateTimer(_ => EndInterval(), null, interval, Timeout.InfiniteTimeSpan);
+    }
+
+    private void StopInterval()
+    {
+        _interval?.Dispose();
+        _interval = null;
     }
 
     private bool WriteCounted()

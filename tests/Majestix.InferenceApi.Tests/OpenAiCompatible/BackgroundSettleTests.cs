@@ -112,8 +112,8 @@ public sealed class BackgroundSettleTests(PlatformFixture platform) : IAsyncLife
     [Fact]
     public async Task AFailedSettleIsLoggedWithItsRequestAndShutdownWaitsOnlyForTheRunningOnes()
     {
-        var logger = new RecordingLogger();
-        var settles = new BackgroundSettles(logger);
+        var logs = new RecordingLogs();
+        var settles = new BackgroundSettles(logs.For<BackgroundSettles>());
         var slow = new TaskCompletionSource();
 
         settles.Track(Task.FromException(new InvalidOperationException("The settle script failed")), "req-failed");
@@ -126,15 +126,15 @@ public sealed class BackgroundSettleTests(PlatformFixture platform) : IAsyncLife
         await stopping.WaitAsync(TimeSpan.FromSeconds(5));
 
         settles.Running.ShouldBe(0);
-        var error = logger.Entries.Where(e => e.Level == LogLevel.Error).ShouldHaveSingleItem();
+        var error = logs.Lines.Where(e => e.Level == LogLevel.Error).ShouldHaveSingleItem();
         error.Message.ShouldContain("req-failed");
     }
 
     [Fact]
     public async Task ShutdownThatRunsOutOfTimeStopsWaitingAndSaysWhatItLeft()
     {
-        var logger = new RecordingLogger();
-        var settles = new BackgroundSettles(logger);
+        var logs = new RecordingLogs();
+        var settles = new BackgroundSettles(logs.For<BackgroundSettles>());
         var stuck = new TaskCompletionSource();
         settles.Track(stuck.Task, "req-stuck");
         using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
@@ -142,25 +142,8 @@ public sealed class BackgroundSettleTests(PlatformFixture platform) : IAsyncLife
         await settles.StopAsync(timeout.Token).WaitAsync(TimeSpan.FromSeconds(5));
 
         settles.Running.ShouldBe(1);
-        logger.Entries.Where(e => e.Level == LogLevel.Warning).ShouldHaveSingleItem().Message.ShouldContain("1 background settles");
+        logs.Lines.Where(e => e.Level == LogLevel.Warning).ShouldHaveSingleItem().Message.ShouldContain("1 background settles");
         stuck.SetResult();
-    }
-
-    private sealed class RecordingLogger : ILogger<BackgroundSettles>
-    {
-        public List<(LogLevel Level, string Message)> Entries { get; } = [];
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (Entries)
-            {
-                Entries.Add((logLevel, formatter(state, exception)));
-            }
-        }
     }
 
     private static async Task<string> HeldHoldAsync(IDatabase redis, string userId)
