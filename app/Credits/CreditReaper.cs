@@ -131,62 +131,71 @@ internal sealed class CreditReaper(
     /// <summary>
     /// Writes the ledger entries still pending after the grace (create-if-absent: never twice), in one
     /// Firestore request per batch, and clears their markers. An entry whose write fails stays pending for
-    /// the next pass.
+    /// the next pass. Returns how many entries this pass wrote; they are logged once per pass, so catching up
+    /// on a long Firestore outage writes one line, not one per batch.
     /// </summary>
-    public async Task RedriveLedgerAsync(CancellationToken cancellationToken = default)
+    public async Task<int> RedriveLedgerAsync(CancellationToken cancellationToken = default)
     {
-        while (!cancellationToken.IsCancellationRequested)
+        var rewritten = 0;
+        try
         {
-            var before = (time.GetUtcNow() - LedgerGrace).ToUnixTimeMilliseconds();
-            var pending = await redis.SortedSetRangeByScoreWithScoresAsync(CreditKeys.LedgerPending, double.NegativeInfinity, before, take: BatchSize);
-            if (pending.Length == 0)
+            while (!cancellationToken.IsCancellationRequested)
             {
-                return;
-            }
-            // Issued together: the multiplexer pipelines them into one round trip.
-            var records = await Task.WhenAll(pending.Select(item =>
-            {
-                var (userId, holdId) = CreditKeys.ParseHoldMember(item.Element!);
-                return redis.HashGetAsync(CreditKeys.Holds(userId), holdId);
-            }));
-            var done = new List<RedisValue>();
-            var toWrite = new List<(RedisValue Member, string UserId, string HoldId, LedgerEntry Entry)>();
-            foreach (var (item, record) in pending.Zip(records))
-            {
-                var (userId, holdId) = CreditKeys.ParseHoldMember(item.Element!);
-                if (((string?)record)?.Split('|') is ["settled", var plan, var topup, var cycle])
+                var before = (time.GetUtcNow() - LedgerGrace).ToUnixTimeMilliseconds();
+                var pending = await redis.SortedSetRangeByScoreWithScoresAsync(CreditKeys.LedgerPending, double.NegativeInfinity, before, take: BatchSize);
+                if (pending.Length == 0)
                 {
-                    toWrite.Add((item.Element, userId, holdId, new LedgerEntry(LedgerEntryTypes.Charge,
-                        -long.Parse(plan, CultureInfo.InvariantCulture), -long.Parse(topup, CultureInfo.InvariantCulture),
-                        DateTimeOffset.FromUnixTimeMilliseconds((long)item.Score), DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(cycle, CultureInfo.InvariantCulture)))));
+                    return rewritten;
                 }
-                else
+                // Issued together: the multiplexer pipelines them into one round trip.
+                var records = await Task.WhenAll(pending.Select(item =>
                 {
-                    // No settled record (forgotten after the retention): there is nothing left to write.
-                    done.Add(item.Element);
+                    var (userId, holdId) = CreditKeys.ParseHoldMember(item.Element!);
+                    return redis.HashGetAsync(CreditKeys.Holds(userId), holdId);
+                }));
+                var done = new List<RedisValue>();
+                var toWrite = new List<(RedisValue Member, string UserId, string HoldId, LedgerEntry Entry)>();
+                foreach (var (item, record) in pending.Zip(records))
+                {
+                    var (userId, holdId) = CreditKeys.ParseHoldMember(item.Element!);
+                    if (((string?)record)?.Split('|') is ["settled", var plan, var topup, var cycle])
+                    {
+                        toWrite.Add((item.Element, userId, holdId, new LedgerEntry(LedgerEntryTypes.Charge,
+                            -long.Parse(plan, CultureInfo.InvariantCulture), -long.Parse(topup, CultureInfo.InvariantCulture),
+                            DateTimeOffset.FromUnixTimeMilliseconds((long)item.Score), DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(cycle, CultureInfo.InvariantCulture)))));
+                    }
+                    else
+                    {
+                        // No settled record (forgotten after the retention): there is nothing left to write.
+                        done.Add(item.Element);
+                    }
                 }
-            }
 
-            var results = toWrite.Count == 0 ? [] : await ledger.AppendBatchAsync([.. toWrite.Select(w => (w.UserId, w.HoldId, w.Entry))], cancellationToken);
-            var written = toWrite.Where((_, i) => results[i].InLedger).ToList();
-            var newlyWritten = toWrite.Where((_, i) => results[i].InLedger && results[i].Error is null).ToList();
-            done.AddRange(written.Select(w => w.Member));
-            if (newlyWritten.Count > 0)
-            {
-                logger.LogWarning("Wrote {Count} pending ledger entries that the ledger writer had not confirmed", newlyWritten.Count);
+                var results = toWrite.Count == 0 ? [] : await ledger.AppendBatchAsync([.. toWrite.Select(w => (w.UserId, w.HoldId, w.Entry))], cancellationToken);
+                var written = toWrite.Where((_, i) => results[i].InLedger).ToList();
+                rewritten += toWrite.Where((_, i) => results[i].InLedger && results[i].Error is null).Count();
+                done.AddRange(written.Select(w => w.Member));
+                if (done.Count > 0)
+                {
+                    await LedgerWriter.ConfirmWrittenAsync(redis, done, time.GetUtcNow() + options.Value.SettledHoldRetention);
+                }
+                if (written.Count < toWrite.Count)
+                {
+                    logger.LogWarning("{Count} pending ledger entries could not be written; retrying next interval", toWrite.Count - written.Count);
+                    return rewritten;
+                }
+                if (pending.Length < BatchSize)
+                {
+                    return rewritten;
+                }
             }
-            if (done.Count > 0)
+            return rewritten;
+        }
+        finally
+        {
+            if (rewritten > 0)
             {
-                await LedgerWriter.ConfirmWrittenAsync(redis, done, time.GetUtcNow() + options.Value.SettledHoldRetention);
-            }
-            if (written.Count < toWrite.Count)
-            {
-                logger.LogWarning("{Count} pending ledger entries could not be written; retrying next interval", toWrite.Count - written.Count);
-                return;
-            }
-            if (pending.Length < BatchSize)
-            {
-                return;
+                logger.LogWarning("Wrote {Count} pending ledger entries that the ledger writer had not confirmed", rewritten);
             }
         }
     }

@@ -1,6 +1,8 @@
 using Majestix.GoogleCloud.Firestore;
 using Majestix.InferenceApi.Credits;
+using Majestix.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using static Majestix.InferenceApi.Tests.Credits.CreditTestExtensions;
 
 namespace Majestix.InferenceApi.Tests.Credits;
@@ -101,6 +103,44 @@ public sealed class LedgerWriterTests(PlatformFixture platform)
         ledger.Select(e => e.PlanDelta).Order().ShouldBe([-Units(7), -Units(6), -Units(5)]);
         await app.WaitForLedgerWritesAsync();
         (await credits.RefreshAsync("dora")).PlanUnits.ShouldBe(FreeAllocation - Units(18));
+    }
+
+    [Fact]
+    public async Task ABacklogLongerThanABatchIsWrittenInOnePassAndLoggedOnce()
+    {
+        var probe = new FirestoreProbe();
+        var logs = new RecordingLogs();
+        await using var harness = new InferenceApiApplication(platform, settings: ManualReaper);
+        await using var app = probe.Attach(harness);
+        // The app's own reaper writes to the service's log sink; this one, built from the same services, to the test.
+        var reaper = ActivatorUtilities.CreateInstance<CreditReaper>(app.Services, logs.For<CreditReaper>());
+        var credits = app.Credits();
+        const int backlog = 450;
+        var holds = new List<CreditReservation>();
+        for (var i = 0; i < backlog; i++)
+        {
+            holds.Add((await credits.ReserveAsync("gus", Units(1))).Reservation!);
+        }
+
+        probe.Unavailable = true;
+        await Task.WhenAll(holds.Select(hold => credits.SettleAsync(hold, Units(1))));
+        for (var attempt = 0; attempt < 200 && probe.FailedWrites < backlog; attempt++)
+        {
+            await Task.Delay(50);
+        }
+        probe.FailedWrites.ShouldBe(backlog);
+        probe.Unavailable = false;
+        await app.AgePendingLedgerEntriesAsync();
+        var requestsBefore = probe.BatchWrites;
+
+        (await reaper.RedriveLedgerAsync()).ShouldBe(backlog);
+
+        (probe.BatchWrites - requestsBefore).ShouldBe(3, "batches of 200, 200 and 50");
+        (await app.LedgerAsync("gus")).Count.ShouldBe(backlog);
+        (await app.Redis().SortedSetLengthAsync(CreditKeys.LedgerPending)).ShouldBe(0);
+        logs.Lines.Where(line => line.Level == LogLevel.Warning)
+            .ShouldHaveSingleItem().Message.ShouldBe($"Wrote {backlog} pending ledger entries that the ledger writer had not confirmed");
+        (await reaper.RedriveLedgerAsync()).ShouldBe(0, "nothing is left for the next pass");
     }
 
     [Fact]
