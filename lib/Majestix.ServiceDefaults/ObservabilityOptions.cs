@@ -3,7 +3,10 @@ using Microsoft.Extensions.Options;
 
 namespace Majestix.ServiceDefaults;
 
-/// <summary>How a service names itself in logs and traces and where it exports telemetry.</summary>
+/// <summary>
+/// How a service names itself in logs and traces. Where traces go is OpenTelemetry's own
+/// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>, read by the exporter.
+/// </summary>
 public sealed class ObservabilityOptions
 {
     public const string SectionName = "Observability";
@@ -17,9 +20,6 @@ public sealed class ObservabilityOptions
     /// trace field is <c>projects/{project}/traces/{id}</c>. Empty locally.
     /// </summary>
     public string? TraceProjectId { get; set; }
-
-    /// <summary>OTLP endpoint; traces are exported only when it is set.</summary>
-    public Uri? OtlpEndpoint { get; set; }
 
     /// <summary>Minimum level written to stdout.</summary>
     public Serilog.Events.LogEventLevel MinimumLevel { get; set; } = Serilog.Events.LogEventLevel.Information;

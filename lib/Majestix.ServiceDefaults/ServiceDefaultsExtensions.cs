@@ -37,10 +37,6 @@ public static class ServiceDefaultsExtensions
                     options.ServiceName = serviceName;
                 }
                 options.TraceProjectId ??= configuration["GOOGLE_CLOUD_PROJECT"];
-                if (options.OtlpEndpoint is null && Uri.TryCreate(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"], UriKind.Absolute, out var otlp))
-                {
-                    options.OtlpEndpoint = otlp;
-                }
             })
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ObservabilityOptions>, ObservabilityOptionsValidator>();
