@@ -23,10 +23,12 @@ internal static class AgentCodeApi
 
     private static async Task HandleAsync(HttpContext context, CallerContext caller, ModelCall calls, ApiKeyStore users)
     {
-        if (await CallResponder.ReadBodyAsync(context) is not { } body)
+        using var document = await CallResponder.ReadBodyAsync(context);
+        if (document is null)
         {
             return;
         }
+        var body = document.RootElement;
         var userId = Identifier(body, "user_id");
         if (userId is null)
         {

@@ -30,12 +30,14 @@ internal static class CallResponder
     /// The body as JSON. With a <paramref name="ticket"/> whose gate may still be pending, a body that is not
     /// JSON, or cannot be read, resolves the gate first, and <c>Refused</c> says it refused the caller and
     /// answered. A null body otherwise is not JSON, left for the endpoint to answer in its own shape.
+    /// The caller disposes the document once it has parsed what it needs: its buffers are rented from the
+    /// shared pool, and a document left to the GC takes new ones from the pool for every request.
     /// </summary>
-    public static async Task<(JsonElement? Body, bool Refused)> ReadBodyBehindGateAsync(HttpContext context, GateTicket? ticket)
+    public static async Task<(JsonDocument? Body, bool Refused)> ReadBodyBehindGateAsync(HttpContext context, GateTicket? ticket)
     {
         try
         {
-            return ((await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted)).RootElement, false);
+            return (await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted), false);
         }
         catch (Exception exception) when (exception is JsonException || (exception is BadHttpRequestException && ticket is not null))
         {
@@ -52,8 +54,8 @@ internal static class CallResponder
         }
     }
 
-    /// <summary>Reads the body as JSON; null after answering (400 when it is not JSON, or the gate's refusal).</summary>
-    public static async Task<JsonElement?> ReadBodyAsync(HttpContext context, GateTicket? ticket = null)
+    /// <summary>Reads the body as JSON, for the caller to dispose; null after answering (400 when it is not JSON, or the gate's refusal).</summary>
+    public static async Task<JsonDocument?> ReadBodyAsync(HttpContext context, GateTicket? ticket = null)
     {
         var (body, refused) = await ReadBodyBehindGateAsync(context, ticket);
         if (body is null && !refused)

@@ -28,10 +28,12 @@ internal static class ChatApi
 
     private static async Task HandleAsync(HttpContext context, CallerContext caller, ModelCall calls, SessionStore sessions, TimeProvider time)
     {
-        if (await CallResponder.ReadBodyAsync(context) is not { } body)
+        using var document = await CallResponder.ReadBodyAsync(context);
+        if (document is null)
         {
             return;
         }
+        var body = document.RootElement;
         var (request, invalid) = CodeRequest.Parse(body, sessionMayCarryMessages: true);
         if (request is null)
         {

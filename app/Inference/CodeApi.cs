@@ -25,11 +25,12 @@ internal static class CodeApi
     /// </remarks>
     private static async Task HandleAsync(HttpContext context, GateTicket ticket, ModelCall calls)
     {
-        if (await CallResponder.ReadBodyAsync(context, ticket) is not { } body)
+        using var document = await CallResponder.ReadBodyAsync(context, ticket);
+        if (document is null)
         {
             return;
         }
-        var (request, invalid) = CodeRequest.Parse(body);
+        var (request, invalid) = CodeRequest.Parse(document.RootElement);
         if (request is null)
         {
             if (await ticket.ResolveAsync() is not null)

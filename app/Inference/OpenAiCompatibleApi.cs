@@ -79,12 +79,18 @@ internal static class OpenAiCompatibleApi
         {
             return;
         }
-        if (read is not { } body)
+        if (read is null)
         {
             await ErrorAsync(context, StatusCodes.Status400BadRequest, "The request body is not valid JSON.", "invalid_request_error", "invalid_json", null);
             return;
         }
-        var (request, invalid) = ChatCompletionRequest.Parse(body);
+        ChatCompletionRequest? request;
+        ChatCompletionError? invalid;
+        // The parsed request holds copies: the document goes back to the pool before the call, not after it.
+        using (read)
+        {
+            (request, invalid) = ChatCompletionRequest.Parse(read.RootElement);
+        }
         if (request is null)
         {
             if (await ticket.ResolveAsync() is not null)
