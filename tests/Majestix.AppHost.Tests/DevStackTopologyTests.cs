@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
@@ -35,38 +36,79 @@ public sealed class DevStackTopologyTests
             var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Majestix_AppHost>(
                 args, (options, _) => options.DisableDashboard = true, cancellationToken);
             await using var app = await builder.BuildAsync(cancellationToken);
-            await app.StartAsync(cancellationToken);
-
-            foreach (var service in Services)
+            using var stopWatching = new CancellationTokenSource();
+            var states = WatchStates(app, stopWatching.Token);
+            try
             {
-                await app.ResourceNotifications.WaitForResourceHealthyAsync(service, cancellationToken);
-                using var client = app.CreateHttpClient(service);
-                var response = await client.GetAsync(new Uri("/health", UriKind.Relative), cancellationToken);
-                response.StatusCode.ShouldBe(HttpStatusCode.OK, $"{service} /health");
-                await AssertLogsAreCloudLoggingJson(app, service, cancellationToken);
+                await StartAndCheckAsync(app, ports, stateDirectory, cancellationToken);
             }
-
-            var env = ParseEnvFile(Path.Combine(stateDirectory, "env"));
-            string[] required =
-            [
-                "API_URL", "EXECUTOR_URL", "FUNCTIONS_URL", "MOCK_UPSTREAM_URL", "REDIS_URL", "FIRESTORE_EMULATOR_HOST",
-                "PUBSUB_EMULATOR_HOST", "PRO_USER_ID", "PRO_API_KEY", "PRO_ID_TOKEN", "PRO_APPCHECK_TOKEN",
-                "FREE_USER_ID", "FREE_API_KEY", "FREE_ID_TOKEN", "FREE_APPCHECK_TOKEN", "ADMIN_ID_TOKEN",
-            ];
-            foreach (var name in required)
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
             {
-                env.ShouldContainKey(name);
-                env[name].ShouldNotBeNullOrWhiteSpace(name);
+                // A bare "task was canceled" says nothing of which process never came up.
+                throw new TimeoutException($"The dev stack was not healthy within {StartupBudget.TotalMinutes} minutes. Last state of each resource: "
+                    + string.Join("; ", states.OrderBy(s => s.Key).Select(s => $"{s.Key} {s.Value}")));
             }
-            env["API_URL"].ShouldBe($"http://127.0.0.1:{ports[0]}");
-            env["PRO_API_KEY"].ShouldStartWith("inf_");
-            env["PRO_API_KEY"].ShouldNotBe(env["FREE_API_KEY"]);
-            await AssertSeededIdentitiesWorkAsync(app, env, cancellationToken);
+            finally
+            {
+                await stopWatching.CancelAsync();
+            }
         }
         finally
         {
             Directory.Delete(stateDirectory, recursive: true);
         }
+    }
+
+    private static async Task StartAndCheckAsync(DistributedApplication app, int[] ports, string stateDirectory, CancellationToken cancellationToken)
+    {
+        await app.StartAsync(cancellationToken);
+
+        foreach (var service in Services)
+        {
+            await app.ResourceNotifications.WaitForResourceHealthyAsync(service, cancellationToken);
+            using var client = app.CreateHttpClient(service);
+            var response = await client.GetAsync(new Uri("/health", UriKind.Relative), cancellationToken);
+            response.StatusCode.ShouldBe(HttpStatusCode.OK, $"{service} /health");
+            await AssertLogsAreCloudLoggingJson(app, service, cancellationToken);
+        }
+
+        var env = ParseEnvFile(Path.Combine(stateDirectory, "env"));
+        string[] required =
+        [
+            "API_URL", "EXECUTOR_URL", "FUNCTIONS_URL", "MOCK_UPSTREAM_URL", "REDIS_URL", "FIRESTORE_EMULATOR_HOST",
+            "PUBSUB_EMULATOR_HOST", "PRO_USER_ID", "PRO_API_KEY", "PRO_ID_TOKEN", "PRO_APPCHECK_TOKEN",
+            "FREE_USER_ID", "FREE_API_KEY", "FREE_ID_TOKEN", "FREE_APPCHECK_TOKEN", "ADMIN_ID_TOKEN",
+        ];
+        foreach (var name in required)
+        {
+            env.ShouldContainKey(name);
+            env[name].ShouldNotBeNullOrWhiteSpace(name);
+        }
+        env["API_URL"].ShouldBe($"http://127.0.0.1:{ports[0]}");
+        env["PRO_API_KEY"].ShouldStartWith("inf_");
+        env["PRO_API_KEY"].ShouldNotBe(env["FREE_API_KEY"]);
+        await AssertSeededIdentitiesWorkAsync(app, env, cancellationToken);
+    }
+
+    // The latest state and health of every resource, kept as Aspire reports them, for the timeout's message.
+    private static ConcurrentDictionary<string, string> WatchStates(DistributedApplication app, CancellationToken cancellationToken)
+    {
+        var states = new ConcurrentDictionary<string, string>();
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var change in app.ResourceNotifications.WatchAsync(cancellationToken))
+                {
+                    var health = change.Snapshot.HealthStatus is { } status ? $", {status}" : "";
+                    states[change.Resource.Name] = $"({change.Snapshot.State?.Text ?? "no state"}{health})";
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }, CancellationToken.None);
+        return states;
     }
 
     // The env file's credentials are the ones a developer pastes into curl: each must be accepted as who it claims.
