@@ -13,6 +13,17 @@ internal static class CreditTestExtensions
 
     public static CreditReaper Reaper(this WebApplicationFactory<Program> app) => app.Services.GetRequiredService<CreditReaper>();
 
+    /// <summary>Holds <paramref name="count"/> reservations of <paramref name="units"/> each for the user, one after another.</summary>
+    public static async Task<List<CreditReservation>> ReserveManyAsync(this CreditStore credits, string userId, int count, long units)
+    {
+        var holds = new List<CreditReservation>(count);
+        for (var i = 0; i < count; i++)
+        {
+            holds.Add((await credits.ReserveAsync(userId, units)).Reservation!);
+        }
+        return holds;
+    }
+
     public static IDatabase Redis(this WebApplicationFactory<Program> app) => app.Services.GetRequiredService<IDatabase>();
 
     /// <summary>Waits until the settles the OpenAI-compatible endpoint left running after its answers are done.</summary>

@@ -26,6 +26,15 @@ internal sealed class FirestoreProbe
     /// <summary>Writes carried by batchWrite requests that were answered UNAVAILABLE.</summary>
     public int FailedWrites => Volatile.Read(ref _failedWrites);
 
+    /// <summary>Waits (up to 10 s) until batchWrite requests answered UNAVAILABLE have carried <paramref name="count"/> writes.</summary>
+    public async Task WaitForFailedWritesAsync(int count)
+    {
+        for (var attempt = 0; attempt < 200 && FailedWrites < count; attempt++)
+        {
+            await Task.Delay(50);
+        }
+    }
+
     /// <summary>While set, batchWrite and commit requests are answered 503 UNAVAILABLE.</summary>
     public bool Unavailable { get; set; }
 

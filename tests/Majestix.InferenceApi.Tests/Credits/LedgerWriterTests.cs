@@ -22,11 +22,7 @@ public sealed class LedgerWriterTests(PlatformFixture platform)
         await using var harness = new InferenceApiApplication(platform, settings: ManualReaper);
         await using var app = probe.Attach(harness);
         var credits = app.Credits();
-        var holds = new List<CreditReservation>();
-        for (var i = 0; i < 40; i++)
-        {
-            holds.Add((await credits.ReserveAsync("bea", Units(5))).Reservation!);
-        }
+        var holds = await credits.ReserveManyAsync("bea", 40, Units(5));
         probe.Hold();
 
         var settled = await Task.WhenAll(holds.Select((hold, i) => credits.SettleAsync(hold, Units(2), "gpt-5-mini", $"req-{i}")));
@@ -72,21 +68,14 @@ public sealed class LedgerWriterTests(PlatformFixture platform)
         await using var harness = new InferenceApiApplication(platform, settings: ManualReaper);
         await using var app = probe.Attach(harness);
         var credits = app.Credits();
-        var holds = new List<CreditReservation>();
-        for (var i = 0; i < 3; i++)
-        {
-            holds.Add((await credits.ReserveAsync("dora", Units(10))).Reservation!);
-        }
+        var holds = await credits.ReserveManyAsync("dora", 3, Units(10));
 
         probe.Unavailable = true;
         foreach (var (hold, i) in holds.Select((hold, i) => (hold, i)))
         {
             (await credits.SettleAsync(hold, Units(5 + i))).Status.ShouldBe(SettleStatus.Settled);
         }
-        for (var attempt = 0; attempt < 200 && probe.FailedWrites < holds.Count; attempt++)
-        {
-            await Task.Delay(50);
-        }
+        await probe.WaitForFailedWritesAsync(holds.Count);
 
         probe.FailedWrites.ShouldBe(holds.Count, "the writer tried each entry once");
         (await app.LedgerAsync("dora")).ShouldBeEmpty();
@@ -116,18 +105,11 @@ public sealed class LedgerWriterTests(PlatformFixture platform)
         var reaper = ActivatorUtilities.CreateInstance<CreditReaper>(app.Services, logs.For<CreditReaper>());
         var credits = app.Credits();
         const int backlog = 450;
-        var holds = new List<CreditReservation>();
-        for (var i = 0; i < backlog; i++)
-        {
-            holds.Add((await credits.ReserveAsync("gus", Units(1))).Reservation!);
-        }
+        var holds = await credits.ReserveManyAsync("gus", backlog, Units(1));
 
         probe.Unavailable = true;
         await Task.WhenAll(holds.Select(hold => credits.SettleAsync(hold, Units(1))));
-        for (var attempt = 0; attempt < 200 && probe.FailedWrites < backlog; attempt++)
-        {
-            await Task.Delay(50);
-        }
+        await probe.WaitForFailedWritesAsync(backlog);
         probe.FailedWrites.ShouldBe(backlog);
         probe.Unavailable = false;
         await app.AgePendingLedgerEntriesAsync();
@@ -172,11 +154,7 @@ public sealed class LedgerWriterTests(PlatformFixture platform)
         await using var harness = new InferenceApiApplication(platform, settings: ManualReaper);
         var app = probe.Attach(harness);
         var credits = app.Credits();
-        var holds = new List<CreditReservation>();
-        for (var i = 0; i < 5; i++)
-        {
-            holds.Add((await credits.ReserveAsync("erin", Units(10))).Reservation!);
-        }
+        var holds = await credits.ReserveManyAsync("erin", 5, Units(10));
         probe.Hold();
         await credits.SettleAsync(holds[0], Units(1));
         await probe.BatchWriteArrived.WaitAsync(TimeSpan.FromSeconds(10));
@@ -203,11 +181,7 @@ public sealed class LedgerWriterTests(PlatformFixture platform)
         await using var harness = new InferenceApiApplication(platform, settings: new Dictionary<string, string?>(ManualReaper) { ["Credits:LedgerQueueCapacity"] = "1" });
         await using var app = probe.Attach(harness);
         var credits = app.Credits();
-        var holds = new List<CreditReservation>();
-        for (var i = 0; i < 4; i++)
-        {
-            holds.Add((await credits.ReserveAsync("fay", Units(10))).Reservation!);
-        }
+        var holds = await credits.ReserveManyAsync("fay", 4, Units(10));
         probe.Hold();
         await credits.SettleAsync(holds[0], Units(1));
         await probe.BatchWriteArrived.WaitAsync(TimeSpan.FromSeconds(10));
