@@ -6,6 +6,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using OpenTelemetry;
+using OpenTelemetry.Context.Propagation;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using Serilog;
@@ -61,6 +63,10 @@ public static class ServiceDefaultsExtensions
         builder.Services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy(), tags: ["live"]);
 
+        // ASP.NET Core and HttpClient read and write W3C trace context themselves. The SDK's default propagator
+        // (trace context and baggage) made its instrumentation extract every incoming header and build every
+        // outgoing traceparent a second time; neither service uses baggage.
+        Sdk.SetDefaultTextMapPropagator(new TraceContextPropagator());
         var otlpEndpoint = configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(configuration[$"{ObservabilityOptions.SectionName}:ServiceName"] ?? serviceName))

@@ -87,7 +87,7 @@ public sealed class MockUpstreamFixture : IAsyncLifetime
 }
 
 public sealed record MockRequest(long Seq, string Path, string? Model, bool Stream, int Status, string Outcome, int InputTokens, int OutputTokens,
-    string? Authorization, string? ToolCall, string Body, string? AcceptEncoding)
+    string? Authorization, string? ToolCall, string Body, string? AcceptEncoding, string? Traceparent)
 {
     public static MockRequest From(JsonElement entry)
     {
@@ -104,6 +104,7 @@ public sealed record MockRequest(long Seq, string Path, string? Model, bool Stre
             headers.TryGetProperty("authorization", out var authorization) ? authorization.GetString() : null,
             entry.TryGetProperty("tool_call", out var toolCall) && toolCall.ValueKind == JsonValueKind.String ? toolCall.GetString() : null,
             entry.TryGetProperty("body", out var body) && body.ValueKind == JsonValueKind.String ? body.GetString()! : "",
-            headers.TryGetProperty("accept-encoding", out var acceptEncoding) ? acceptEncoding.GetString() : null);
+            headers.TryGetProperty("accept-encoding", out var acceptEncoding) ? acceptEncoding.GetString() : null,
+            headers.TryGetProperty("traceparent", out var traceparent) ? traceparent.GetString() : null);
     }
 }

@@ -58,6 +58,32 @@ public sealed class OpenAiCompatibleApiTests(PlatformFixture platform)
     }
 
     [Fact]
+    public async Task TheProviderCallContinuesTheCallersTrace()
+    {
+        await using var app = new InferenceApiApplication(platform);
+        await app.SeedUserAsync("oa-trace", "pro");
+        var (_, apiKey) = await app.SeedKeyAsync("oa-trace");
+        using var client = app.KeyClient(apiKey);
+        await platform.MockUpstream.ResetAsync();
+        const string traceId = "0af7651916cd43dd8448eb211c80319c";
+        const string callerSpan = "b7ad6b7169203331";
+        using var request = new HttpRequestMessage(HttpMethod.Post, Completions)
+        {
+            Content = JsonContent.Create(new { model = "gpt-5-mini", messages = new[] { new { role = "user", content = "Trace me." } } }),
+        };
+        request.Headers.Add("traceparent", $"00-{traceId}-{callerSpan}-01");
+
+        using var response = await client.SendAsync(request);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        // One value: the caller's trace, under a span of the gateway's own.
+        var sent = (await platform.MockUpstream.RequestsAsync()).Single().Traceparent;
+        sent.ShouldNotBeNull();
+        sent.ShouldMatch($"^00-{traceId}-[0-9a-f]{{16}}-01$");
+        sent.ShouldNotContain(callerSpan);
+    }
+
+    [Fact]
     public async Task StreamSendsRoleThenContentThenFinishThenUsageThenDone()
     {
         await using var app = new InferenceApiApplication(platform);
