@@ -3,12 +3,18 @@ using System.Buffers;
 namespace Majestix.InferenceApi;
 
 /// <summary>
-/// An <see cref="IBufferWriter{T}"/> over arrays rented from the shared pool, returned on dispose: for bodies
-/// written whole before they are sent, whose bytes must not stay allocated once sent.
+/// An <see cref="IBufferWriter{T}"/> over pooled arrays, returned on dispose: for bodies written whole before
+/// they are sent, whose bytes must not stay allocated once sent.
 /// </summary>
 internal sealed class PooledBufferWriter(int initialCapacity) : IBufferWriter<byte>, IDisposable
 {
-    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(initialCapacity);
+    // Not the shared pool: a provider call keeps its request body's buffer until the call ends (the handler may
+    // send it again on a stale connection), so under load more are out at once than the shared pool keeps per
+    // core (32), and at 64 calls in flight on one core about one in eight rented a new array. Bodies larger than
+    // this pool keeps are allocated and dropped, so what it holds stays bounded (at most 128 arrays of a size).
+    private static readonly ArrayPool<byte> Pool = ArrayPool<byte>.Create(maxArrayLength: 64 * 1024, maxArraysPerBucket: 128);
+
+    private byte[] _buffer = Pool.Rent(initialCapacity);
     private int _written;
 
     public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
@@ -33,7 +39,7 @@ internal sealed class PooledBufferWriter(int initialCapacity) : IBufferWriter<by
     {
         if (_buffer.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
+            Pool.Return(_buffer);
             _buffer = [];
             _written = 0;
         }
@@ -46,9 +52,9 @@ internal sealed class PooledBufferWriter(int initialCapacity) : IBufferWriter<by
         {
             return;
         }
-        var larger = ArrayPool<byte>.Shared.Rent(Math.Max(needed, _buffer.Length * 2));
+        var larger = Pool.Rent(Math.Max(needed, _buffer.Length * 2));
         _buffer.AsSpan(0, _written).CopyTo(larger);
-        ArrayPool<byte>.Shared.Return(_buffer);
+        Pool.Return(_buffer);
         _buffer = larger;
     }
 }
