@@ -145,32 +145,9 @@ internal sealed class CreditReaper(
                 var pending = await redis.SortedSetRangeByScoreWithScoresAsync(CreditKeys.LedgerPending, double.NegativeInfinity, before, take: BatchSize);
                 if (pending.Length == 0)
                 {
-                    return rewritten;
+                    break;
                 }
-                // Issued together: the multiplexer pipelines them into one round trip.
-                var records = await Task.WhenAll(pending.Select(item =>
-                {
-                    var (userId, holdId) = CreditKeys.ParseHoldMember(item.Element!);
-                    return redis.HashGetAsync(CreditKeys.Holds(userId), holdId);
-                }));
-                var done = new List<RedisValue>();
-                var toWrite = new List<(RedisValue Member, string UserId, string HoldId, LedgerEntry Entry)>();
-                foreach (var (item, record) in pending.Zip(records))
-                {
-                    var (userId, holdId) = CreditKeys.ParseHoldMember(item.Element!);
-                    if (((string?)record)?.Split('|') is ["settled", var plan, var topup, var cycle])
-                    {
-                        toWrite.Add((item.Element, userId, holdId, new LedgerEntry(LedgerEntryTypes.Charge,
-                            -long.Parse(plan, CultureInfo.InvariantCulture), -long.Parse(topup, CultureInfo.InvariantCulture),
-                            DateTimeOffset.FromUnixTimeMilliseconds((long)item.Score), DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(cycle, CultureInfo.InvariantCulture)))));
-                    }
-                    else
-                    {
-                        // No settled record (forgotten after the retention): there is nothing left to write.
-                        done.Add(item.Element);
-                    }
-                }
-
+                var (toWrite, done) = await ReadSettledAsync(pending);
                 var results = toWrite.Count == 0 ? [] : await ledger.AppendBatchAsync([.. toWrite.Select(w => (w.UserId, w.HoldId, w.Entry))], cancellationToken);
                 var written = toWrite.Where((_, i) => results[i].InLedger).ToList();
                 rewritten += toWrite.Where((_, i) => results[i].InLedger && results[i].Error is null).Count();
@@ -182,11 +159,11 @@ internal sealed class CreditReaper(
                 if (written.Count < toWrite.Count)
                 {
                     logger.LogWarning("{Count} pending ledger entries could not be written; retrying next interval", toWrite.Count - written.Count);
-                    return rewritten;
+                    break;
                 }
                 if (pending.Length < BatchSize)
                 {
-                    return rewritten;
+                    break;
                 }
             }
             return rewritten;
@@ -199,4 +176,32 @@ internal sealed class CreditReaper(
             }
         }
     }
+
+    /// <summary>
+    /// The settled records behind a batch of pending ledger markers, read in one pipelined trip: the entries to
+    /// write, and the markers with nothing left to write (their record was forgotten after the retention).
+    /// </summary>
+    private async Task<(List<PendingEntry> ToWrite, List<RedisValue> Done)> ReadSettledAsync(SortedSetEntry[] pending)
+    {
+        var holds = pending.Select(item => CreditKeys.ParseHoldMember(item.Element!)).ToArray();
+        var records = await Task.WhenAll(holds.Select(hold => redis.HashGetAsync(CreditKeys.Holds(hold.UserId), hold.HoldId)));
+        var toWrite = new List<PendingEntry>();
+        var done = new List<RedisValue>();
+        for (var i = 0; i < pending.Length; i++)
+        {
+            if (((string?)records[i])?.Split('|') is ["settled", var plan, var topup, var cycle])
+            {
+                toWrite.Add(new PendingEntry(pending[i].Element, holds[i].UserId, holds[i].HoldId, new LedgerEntry(LedgerEntryTypes.Charge,
+                    -long.Parse(plan, CultureInfo.InvariantCulture), -long.Parse(topup, CultureInfo.InvariantCulture),
+                    DateTimeOffset.FromUnixTimeMilliseconds((long)pending[i].Score), DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(cycle, CultureInfo.InvariantCulture)))));
+            }
+            else
+            {
+                done.Add(pending[i].Element);
+            }
+        }
+        return (toWrite, done);
+    }
+
+    private readonly record struct PendingEntry(RedisValue Member, string UserId, string HoldId, LedgerEntry Entry);
 }
