@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using Majestix.GoogleCloud.Firestore;
+using Majestix.Testing;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
@@ -27,13 +28,8 @@ internal sealed class FirestoreProbe
     public int FailedWrites => Volatile.Read(ref _failedWrites);
 
     /// <summary>Waits (up to 10 s) until batchWrite requests answered UNAVAILABLE have carried <paramref name="count"/> writes.</summary>
-    public async Task WaitForFailedWritesAsync(int count)
-    {
-        for (var attempt = 0; attempt < 200 && FailedWrites < count; attempt++)
-        {
-            await Task.Delay(50);
-        }
-    }
+    public Task WaitForFailedWritesAsync(int count) =>
+        Eventually.HoldsAsync(() => FailedWrites >= count, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50));
 
     /// <summary>While set, batchWrite and commit requests are answered 503 UNAVAILABLE.</summary>
     public bool Unavailable { get; set; }
