@@ -1,4 +1,5 @@
 using Majestix.InferenceApi;
+using Majestix.InferenceApi.Cors;
 using Majestix.InferenceApi.Credits;
 using Majestix.InferenceApi.Errors;
 using Majestix.InferenceApi.Identity;
@@ -16,6 +17,7 @@ builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadReq
 
 builder.AddRedis();                      // one multiplexer, short timeouts, REDIS_FAILURE_POLICY
 builder.AddIdentityAndProtection();      // API keys, Firebase/App Check/OIDC, rate limits, audit events
+builder.AddBrowserAccess();              // CORS for the web console's origins (Cors:AllowedOrigins)
 builder.AddCredits();                    // hot balances and holds in Redis, ledger in Firestore, hold reaper
 builder.AddUsageEvents();                // one Pub/Sub usage event per model call (BigQuery usage_events), opaque user ids
 builder.AddGateway();                    // catalog, providers with fallback, routing; credits held and settled per call
@@ -26,6 +28,7 @@ app.UseServiceDefaults();                // request ids, request logs
 app.UseApiErrorHandling();               // {"detail"} bodies; Redis outage → 503
 app.MapDefaultEndpoints();               // GET /health
 app.UseRouting();
+app.UseBrowserAccess();                  // CORS: preflights answered before the gate, which never sees them
 app.UseMiddleware<CallerGate>();         // caller resolved once, limits applied, per endpoint group
 
 app.MapIdentity();

@@ -43,6 +43,9 @@ builder.AddProject<Projects.Majestix_InferenceApi>("inference-api", launchProfil
     .WithGoogleEmulators(stack, firestore, pubsub)
     .WithEnvironment("REDIS_FAILURE_POLICY", "reject")
     .WithEnvironment("FERNET_KEYS", "bWFqZXN0aXgtZGV2LW9ubHktZmVybmV0LWtleSEhISE=") // base64 of "majestix-dev-only-fernet-key!!!!": dev only, public
+                                                                                    // The local web console (Vite's default port), after the two Hosting origins of appsettings.json (indexes 0 and 1).
+    .WithEnvironment("Cors__AllowedOrigins__2", "http://localhost:5173")
+    .WithEnvironment("Cors__AllowedOrigins__3", "http://127.0.0.1:5173")
     .WithDevIdentityVerification(stack, Local(stack.DevIdentity), Local(stack.InferenceApi))
     .WithProvidersAt(Local(stack.MockUpstream))
     .WaitFor(redis)
