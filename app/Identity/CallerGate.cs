@@ -33,6 +33,7 @@ internal sealed class CallerGate(
     private const string AppCheckHeader = "X-Firebase-AppCheck";
     private const long RecentKeyMilliseconds = 60_000;
     private const int RecentKeyCapacity = 10_000;
+    private const string KeysUnavailableRetrySeconds = "5";
 
     // Key hashes this process verified lately, by Environment.TickCount64: which callers may skip ahead to the endpoint.
     private readonly ConcurrentDictionary<string, long> _recentKeys = new(StringComparer.Ordinal);
@@ -74,6 +75,10 @@ internal sealed class CallerGate(
             return await RejectAsync(context, ip, "missing_credentials", "Missing bearer token.");
         }
         var check = await tokens.VerifyGoogleOidcTokenAsync(token, context.RequestAborted);
+        if (check.KeysUnavailable)
+        {
+            return await KeysUnavailableAsync(context);
+        }
         if (check.Identity is null)
         {
             return await RejectAsync(context, ip, check.FailureReason!, "Invalid or unauthorized service token.");
@@ -180,6 +185,10 @@ internal sealed class CallerGate(
         // App Check first: a request from outside the registered apps is refused before its user token is looked at.
         var app = await tokens.VerifyAppCheckTokenAsync(appCheckToken, context.RequestAborted);
         var user = app.Identity is null ? null : await tokens.VerifyFirebaseIdTokenAsync(idToken, context.RequestAborted);
+        if (app.KeysUnavailable || user?.KeysUnavailable == true)
+        {
+            return await PassGateAsync(context, ip, null, null) is null ? null : await KeysUnavailableAsync(context);
+        }
         if (app.Identity is null || user?.Identity is null)
         {
             return await PassGateAsync(context, ip, null, null) is null
@@ -255,6 +264,14 @@ internal sealed class CallerGate(
             audit.Record(AuditEventTypes.IpBlocked, context, ip: ip, reason: reason);
         }
         await ErrorAsync(context, StatusCodes.Status401Unauthorized, detail);
+        return null;
+    }
+
+    /// <summary>Google's key sets cannot be had: a 503 to retry, and no failed login counted against the address.</summary>
+    private static async Task<CallerContext?> KeysUnavailableAsync(HttpContext context)
+    {
+        context.Response.Headers.RetryAfter = KeysUnavailableRetrySeconds;
+        await ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "Sign-in tokens cannot be verified right now; retry shortly.");
         return null;
     }
 

@@ -43,6 +43,13 @@ public sealed class IdentityOptions
     /// <summary>How long a fetched key set is trusted when the response names no max-age.</summary>
     [Range(60, 86_400)]
     public int DefaultKeySetLifetimeSeconds { get; set; } = 3_600;
+
+    /// <summary>
+    /// How long past its expiry the last good key set keeps verifying tokens while refreshes fail. Past it
+    /// (or with none fetched yet) web and internal callers get 503, never 401.
+    /// </summary>
+    [Range(0, 604_800)]
+    public int KeySetMaxStaleSeconds { get; set; } = 86_400;
 }
 
 [OptionsValidator]

@@ -6,8 +6,11 @@ namespace Majestix.InferenceApi.Identity;
 
 public sealed record WebIdentity(string UserId, string? Email, bool IsAdmin);
 
-/// <summary>Who the token names, or why it was refused (for audit events, never shown to the client).</summary>
-public sealed record TokenCheck<T>(T? Identity, string? FailureReason)
+/// <summary>
+/// Who the token names, or why it was refused (for audit events, never shown to the client). With
+/// <paramref name="KeysUnavailable"/> the token could not be judged at all: our outage, not the caller's failure.
+/// </summary>
+public sealed record TokenCheck<T>(T? Identity, string? FailureReason, bool KeysUnavailable = false)
     where T : class;
 
 internal static class TokenCheck
@@ -17,6 +20,9 @@ internal static class TokenCheck
 
     public static TokenCheck<T> Fail<T>(string reason)
         where T : class => new(null, reason);
+
+    public static TokenCheck<T> Unavailable<T>(string reason)
+        where T : class => new(null, reason, KeysUnavailable: true);
 }
 
 /// <summary>
@@ -36,26 +42,27 @@ internal sealed class TokenVerifier
     private readonly KeySetCache _googleKeys;
     private readonly JsonWebTokenHandler _handler = new() { MaximumTokenSizeInBytes = MaxTokenLength };
 
-    public TokenVerifier(IHttpClientFactory httpClients, IOptions<IdentityOptions> options, TimeProvider time)
+    public TokenVerifier(IHttpClientFactory httpClients, IOptions<IdentityOptions> options, TimeProvider time, ILogger<TokenVerifier> logger)
     {
         _options = options.Value;
         _time = time;
         var lifetime = TimeSpan.FromSeconds(_options.DefaultKeySetLifetimeSeconds);
+        var maxStale = TimeSpan.FromSeconds(_options.KeySetMaxStaleSeconds);
         var http = httpClients.CreateClient(nameof(TokenVerifier));
-        _firebaseKeys = new KeySetCache(http, _options.FirebaseKeysUrl, lifetime, time);
-        _appCheckKeys = new KeySetCache(http, _options.AppCheckKeysUrl, lifetime, time);
-        _googleKeys = new KeySetCache(http, _options.GoogleKeysUrl, lifetime, time);
+        _firebaseKeys = new KeySetCache(http, _options.FirebaseKeysUrl, lifetime, maxStale, time, logger);
+        _appCheckKeys = new KeySetCache(http, _options.AppCheckKeysUrl, lifetime, maxStale, time, logger);
+        _googleKeys = new KeySetCache(http, _options.GoogleKeysUrl, lifetime, maxStale, time, logger);
     }
 
     private TimeSpan Skew => TimeSpan.FromSeconds(_options.ClockSkewSeconds);
 
     public async Task<TokenCheck<WebIdentity>> VerifyFirebaseIdTokenAsync(string token, CancellationToken cancellationToken)
     {
-        var (claims, failure) = await ValidateAsync(token, _firebaseKeys,
+        var (claims, failure, unavailable) = await ValidateAsync(token, _firebaseKeys,
             [$"https://securetoken.google.com/{_options.FirebaseProjectId}"], [_options.FirebaseProjectId], "id_token", cancellationToken);
         if (claims is null)
         {
-            return TokenCheck.Fail<WebIdentity>(failure!);
+            return unavailable ? TokenCheck.Unavailable<WebIdentity>(failure!) : TokenCheck.Fail<WebIdentity>(failure!);
         }
 
         var subject = Claim(claims, "sub");
@@ -74,12 +81,12 @@ internal sealed class TokenVerifier
 
     public async Task<TokenCheck<string>> VerifyAppCheckTokenAsync(string token, CancellationToken cancellationToken)
     {
-        var (claims, failure) = await ValidateAsync(token, _appCheckKeys,
+        var (claims, failure, unavailable) = await ValidateAsync(token, _appCheckKeys,
             [$"https://firebaseappcheck.googleapis.com/{_options.FirebaseProjectNumber}"],
             [$"projects/{_options.FirebaseProjectNumber}", $"projects/{_options.FirebaseProjectId}"], "app_check", cancellationToken);
         if (claims is null)
         {
-            return TokenCheck.Fail<string>(failure!);
+            return unavailable ? TokenCheck.Unavailable<string>(failure!) : TokenCheck.Fail<string>(failure!);
         }
         // The audience list must name the project by number; the project id alone is not enough.
         if (!Audiences(claims).Contains($"projects/{_options.FirebaseProjectNumber}"))
@@ -96,10 +103,10 @@ internal sealed class TokenVerifier
 
     public async Task<TokenCheck<string>> VerifyGoogleOidcTokenAsync(string token, CancellationToken cancellationToken)
     {
-        var (claims, failure) = await ValidateAsync(token, _googleKeys, GoogleIssuers, [_options.InternalAudience], "oidc", cancellationToken);
+        var (claims, failure, unavailable) = await ValidateAsync(token, _googleKeys, GoogleIssuers, [_options.InternalAudience], "oidc", cancellationToken);
         if (claims is null)
         {
-            return TokenCheck.Fail<string>(failure!);
+            return unavailable ? TokenCheck.Unavailable<string>(failure!) : TokenCheck.Fail<string>(failure!);
         }
         var email = Claim(claims, "email");
         if (email is null || !(claims.TryGetValue("email_verified", out var verified) && verified is true))
@@ -113,12 +120,12 @@ internal sealed class TokenVerifier
         return TokenCheck.Ok<string>(email);
     }
 
-    private async Task<(IDictionary<string, object>? Claims, string? Failure)> ValidateAsync(
+    private async Task<(IDictionary<string, object>? Claims, string? Failure, bool KeysUnavailable)> ValidateAsync(
         string token, KeySetCache keySet, string[] issuers, string[] audiences, string kind, CancellationToken cancellationToken)
     {
         if (token.Length is 0 or > MaxTokenLength)
         {
-            return (null, $"{kind}_malformed");
+            return (null, $"{kind}_malformed", false);
         }
         JsonWebToken parsed;
         try
@@ -127,12 +134,12 @@ internal sealed class TokenVerifier
         }
         catch (ArgumentException)
         {
-            return (null, $"{kind}_malformed");
+            return (null, $"{kind}_malformed", false);
         }
         // A token without kid is not one of these (Firebase custom tokens, legacy HS256): refuse it.
         if (string.IsNullOrEmpty(parsed.Kid) || parsed.Alg != SecurityAlgorithms.RsaSha256)
         {
-            return (null, $"{kind}_bad_header");
+            return (null, $"{kind}_bad_header", false);
         }
 
         IReadOnlyList<SecurityKey> keys;
@@ -140,9 +147,9 @@ internal sealed class TokenVerifier
         {
             keys = await keySet.GetKeysAsync(parsed.Kid, cancellationToken);
         }
-        catch (HttpRequestException)
+        catch (KeySetUnavailableException)
         {
-            return (null, $"{kind}_keys_unavailable");
+            return (null, $"{kind}_keys_unavailable", true);
         }
 
         var result = await _handler.ValidateTokenAsync(parsed, new TokenValidationParameters
@@ -157,26 +164,26 @@ internal sealed class TokenVerifier
         });
         if (!result.IsValid)
         {
-            return (null, $"{kind}_{Reason(result.Exception)}");
+            return (null, $"{kind}_{Reason(result.Exception)}", false);
         }
         var now = _time.GetUtcNow();
         if (UnixTime(result.Claims, "exp") is not { } expires)
         {
-            return (null, $"{kind}_no_expiry");
+            return (null, $"{kind}_no_expiry", false);
         }
         if (expires + Skew <= now)
         {
-            return (null, $"{kind}_expired");
+            return (null, $"{kind}_expired", false);
         }
         if (UnixTime(result.Claims, "iat") is not { } issuedAt || issuedAt > now + Skew)
         {
-            return (null, $"{kind}_bad_issued_at");
+            return (null, $"{kind}_bad_issued_at", false);
         }
         if (UnixTime(result.Claims, "nbf") is { } notBefore && notBefore > now + Skew)
         {
-            return (null, $"{kind}_not_yet_valid");
+            return (null, $"{kind}_not_yet_valid", false);
         }
-        return (result.Claims, null);
+        return (result.Claims, null, false);
     }
 
     private static string Reason(Exception? exception) => exception switch

@@ -37,6 +37,15 @@ public sealed class TestIdentityIssuer : IAsyncLifetime
 
     public int KeySetRequests => Volatile.Read(ref _keySetRequests);
 
+    private volatile bool _keySetsFail;
+
+    /// <summary>While true, every key-set endpoint answers 500: Google's key sets down. Give such a test its own issuer.</summary>
+    public bool KeySetsFail
+    {
+        get => _keySetsFail;
+        set => _keySetsFail = value;
+    }
+
     public async Task InitializeAsync()
     {
         Keys = SigningKeys.LoadOrCreate(_stateDirectory);
@@ -58,6 +67,10 @@ public sealed class TestIdentityIssuer : IAsyncLifetime
         _server.MapGet("/keys/{issuer}", (string issuer, HttpContext context) =>
         {
             Interlocked.Increment(ref _keySetRequests);
+            if (_keySetsFail)
+            {
+                return Results.StatusCode(StatusCodes.Status500InternalServerError);
+            }
             context.Response.Headers.CacheControl = "public, max-age=3600";
             return Results.Text(Keys.PublicJwks(issuer), "application/json");
         });
