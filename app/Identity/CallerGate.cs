@@ -12,7 +12,8 @@ namespace Majestix.InferenceApi.Identity;
 
 /// <summary>
 /// Resolves the caller once for every endpoint that declares a <see cref="CallerRequirement"/>, in
-/// this order: blocked address → per-IP limit → credentials → source allowed here → per-user limit.
+/// this order: blocked address → per-IP limit → credentials → source allowed here → per-user limit (in the
+/// route's window: model calls at the plan's rate, everything else at the reads rate, <see cref="UserLimits"/>).
 /// An API key found in the cache costs one Redis round trip: the gate script applies its owner's
 /// window too. A web caller costs two (gate, then window), plus one for its plan on a cache miss;
 /// its token costs none (key sets are cached in memory). On a <see cref="HoldsInGate"/> endpoint, a key
@@ -26,6 +27,7 @@ internal sealed class CallerGate(
     ApiKeyStore keys,
     TokenVerifier tokens,
     AuditLog audit,
+    UserLimits users,
     IOptions<RateLimitOptions> limits,
     ILogger<CallerGate> logger)
 {
@@ -148,7 +150,7 @@ internal sealed class CallerGate(
         string keyHash, HoldRequest? hold)
     {
         var passed = await PassGateAsync(context, ip, ApiKeyRedisKeys.Verified(keyHash), ApiKeyRedisKeys.UsedThisHour(keyHash),
-            admitKeyOwner: requirement.AllowsApiKey, hold);
+            requirement.AllowsApiKey ? requirement.Window : null, hold);
         if (passed is not { } gateResult)
         {
             return (null, null);
@@ -172,7 +174,7 @@ internal sealed class CallerGate(
         RememberKey(keyHash);
         var caller = new CallerContext(CallerSource.ApiKey, key.UserId, key.Plan, KeyId: key.KeyId);
         // A cached key's owner went through the per-user window inside the gate script already.
-        return (await AdmitUserAsync(context, caller, ip, gateResult.User) ? caller : null, gateResult.Hold);
+        return (await users.AdmitAsync(context, caller, requirement.Window, ip, gateResult.User) ? caller : null, gateResult.Hold);
     }
 
     private async Task<CallerContext?> AuthenticateWebAsync(HttpContext context, CallerRequirement requirement, string ip, string idToken)
@@ -209,49 +211,28 @@ internal sealed class CallerGate(
         }
         var plan = await keys.ResolvePlanAsync(identity.UserId, gateResult.CachedEntry, context.RequestAborted);
         var caller = new CallerContext(CallerSource.Web, identity.UserId, plan, IsAdmin: identity.IsAdmin);
-        return await AdmitUserAsync(context, caller, ip) ? caller : null;
+        return await users.AdmitAsync(context, caller, requirement.Window, ip) ? caller : null;
     }
 
     /// <summary>Null when the request was answered (blocked or over the address limit).</summary>
-    private async Task<GateResult?> PassGateAsync(HttpContext context, string ip, RedisKey? lookup, RedisKey? marker, bool admitKeyOwner = false,
+    private async Task<GateResult?> PassGateAsync(HttpContext context, string ip, RedisKey? lookup, RedisKey? marker, UserWindow? keyOwnerWindow = null,
         HoldRequest? hold = null)
     {
-        var result = await guard.RunAsync(async () => await gate.PassAsync(ip, limitIp: true, lookup, marker, admitKeyOwner, hold),
+        var result = await guard.RunAsync(async () => await gate.PassAsync(ip, limitIp: true, lookup, marker, keyOwnerWindow, hold),
             new GateResult(GateVerdict.Pass, TimeSpan.Zero, RedisValue.Null, FirstUseThisHour: false));
         switch (result.Verdict)
         {
             case GateVerdict.IpBlocked:
                 audit.Record(AuditEventTypes.RateLimited, context, ip: ip, reason: "ip_blocked");
-                await TooManyAsync(context, ErrorCodes.IpRateLimited, "Too many failed authentication attempts from this address; it is blocked for a while.", result.RetryAfter, plan: null);
+                await UserLimits.TooManyAsync(context, ErrorCodes.IpRateLimited, "Too many failed authentication attempts from this address; it is blocked for a while.", result.RetryAfter, plan: null);
                 return null;
             case GateVerdict.IpLimited:
                 audit.Record(AuditEventTypes.RateLimited, context, ip: ip, reason: "limit_per_ip");
-                await TooManyAsync(context, ErrorCodes.IpRateLimited, "Too many requests from this address.", result.RetryAfter, plan: null);
+                await UserLimits.TooManyAsync(context, ErrorCodes.IpRateLimited, "Too many requests from this address.", result.RetryAfter, plan: null);
                 return null;
             default:
                 return result;
         }
-    }
-
-    private async Task<bool> AdmitUserAsync(HttpContext context, CallerContext caller, string ip, LimitResult? appliedByGate = null)
-    {
-        var perMinute = limits.Value.PerMinute(caller.Plan);
-        var result = appliedByGate ?? await guard.RunAsync(async () => (LimitResult?)await gate.AdmitUserAsync(caller.UserId!, perMinute), null);
-        if (result is not { } limit)
-        {
-            return true;
-        }
-        var headers = context.Response.Headers;
-        headers["RateLimit-Limit"] = limit.Limit.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        headers["RateLimit-Remaining"] = limit.Remaining.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        headers["RateLimit-Reset"] = Seconds(limit.Reset).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        if (limit.Allowed)
-        {
-            return true;
-        }
-        audit.Record(AuditEventTypes.RateLimited, context, userId: caller.UserId, ip: ip, keyId: caller.KeyId, reason: "limit_per_user");
-        await TooManyAsync(context, ErrorCodes.RateLimited, $"Rate limit of {limit.Limit} requests per minute exceeded for the {caller.Plan.WireName()} plan.", limit.Reset, caller.Plan.WireName());
-        return false;
     }
 
     private async Task<CallerContext?> RejectAsync(HttpContext context, string ip, string reason, string detail)
@@ -280,16 +261,6 @@ internal sealed class CallerGate(
         context.Response.StatusCode = status;
         return ErrorHandling.WriteDetail(context, detail);
     }
-
-    private static Task TooManyAsync(HttpContext context, string code, string message, TimeSpan retryAfter, string? plan)
-    {
-        var seconds = Seconds(retryAfter);
-        context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
-        context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return context.Response.WriteAsJsonAsync(new RateLimitedError(new RateLimitedDetail(code, message, seconds, plan)), AppJson.Default.RateLimitedError);
-    }
-
-    private static int Seconds(TimeSpan span) => Math.Max(1, (int)Math.Ceiling(span.TotalSeconds));
 
     /// <summary>
     /// The API key sent, if any. OpenAI-compatible clients send theirs as <c>Authorization: Bearer inf_...</c>.

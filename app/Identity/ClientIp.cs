@@ -35,6 +35,26 @@ internal static class ClientIp
         return Normalize(forwarded);
     }
 
+    /// <summary>
+    /// What an address's limits and lockout count against: an IPv4 address itself, an IPv6 address's /64 (one
+    /// subscriber gets at least a /64, so per address would hand each client 2^64 fresh limits).
+    /// </summary>
+    public static string LimitScope(string ip)
+    {
+        if (!ip.Contains(':', StringComparison.Ordinal) || !IPAddress.TryParse(ip, out var address))
+        {
+            return ip;
+        }
+        if (address.IsIPv4MappedToIPv6)
+        {
+            return address.MapToIPv4().ToString();
+        }
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out _);
+        bytes[8..].Clear();
+        return new IPAddress(bytes).ToString() + "/64";
+    }
+
     private static string Normalize(IPAddress? address) =>
         address is null ? "unknown"
         : address.IsIPv4MappedToIPv6 ? address.MapToIPv4().ToString()

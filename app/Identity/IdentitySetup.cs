@@ -49,6 +49,7 @@ internal static class IdentitySetup
             return string.IsNullOrEmpty(prefix) ? database : database.WithKeyPrefix(prefix);
         });
         services.AddSingleton<RedisGate>();
+        services.AddSingleton<UserLimits>();
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<AuditLog>();
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Majestix.InferenceApi.Identity;
 using Majestix.InferenceApi.Keys;
+using Majestix.InferenceApi.RateLimiting;
 
 namespace Majestix.InferenceApi.Inference;
 
@@ -21,7 +22,7 @@ internal static class AgentCodeApi
         return group;
     }
 
-    private static async Task HandleAsync(HttpContext context, CallerContext caller, ModelCall calls, ApiKeyStore users)
+    private static async Task HandleAsync(HttpContext context, CallerContext caller, ModelCall calls, ApiKeyStore users, UserLimits limits)
     {
         using var document = await CallResponder.ReadBodyAsync(context);
         if (document is null)
@@ -33,6 +34,10 @@ internal static class AgentCodeApi
         if (userId is null)
         {
             await CallResponder.ErrorAsync(context, StatusCodes.Status400BadRequest, $"user_id is required: a string of 1 to {MaxIdLength} characters without '/'.");
+            return;
+        }
+        if (!await limits.AdmitAgentCallAsync(context, caller, userId))
+        {
             return;
         }
         var taskId = body.TryGetProperty("task_id", out var task) && task.ValueKind != JsonValueKind.Null ? Identifier(body, "task_id") : null;

@@ -20,7 +20,7 @@ internal static class ChatApi
     public static RouteGroupBuilder MapChat(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup(Endpoint)
-            .RequireCaller(CallerRequirement.KeyOrWeb)
+            .RequireCaller(CallerRequirement.ModelCall)
             .WithTags("Inference");
         group.MapPost("/", HandleAsync).WithName("Chat");
         return group;

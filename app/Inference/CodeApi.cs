@@ -11,7 +11,7 @@ internal static class CodeApi
     public static RouteGroupBuilder MapCode(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/code")
-            .RequireCaller(CallerRequirement.KeyOrWeb)
+            .RequireCaller(CallerRequirement.ModelCall)
             .WithTags("Inference");
         group.MapPost("/", (HttpContext context, GateTicket ticket, ModelCall calls) => HandleAsync(context, ticket, calls))
             .WithMetadata(HoldsInGate.Instance)

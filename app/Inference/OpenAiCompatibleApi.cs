@@ -34,6 +34,7 @@ internal static class OpenAiCompatibleApi
             .WithTags("OpenAI compatible");
         group.MapPost("/chat/completions", (HttpContext context, GateTicket ticket, ModelCall calls) => HandleAsync(context, ticket, calls))
             .WithMetadata(HoldsInGate.Instance)
+            .RequireCaller(CallerRequirement.ModelCall)
             .WithName("OpenAiChatCompletions");
         group.MapGet("/models", ListModelsAsync).WithName("OpenAiListModels");
         group.MapGet("/models/{id}", GetModelAsync).WithName("OpenAiGetModel");

@@ -17,7 +17,18 @@ public sealed class RateLimitOptions
     [Range(1, 1_000_000)]
     public int ProPerMinute { get; set; } = 100;
 
-    /// <summary>Requests per minute from one client address, authenticated or not (0 disables).</summary>
+    /// <summary>
+    /// Per-user requests per minute on every route that is not a model call (model lists, usage, keys, sessions, billing),
+    /// whatever the plan, in a window of its own: polling a balance never uses up the model-call limit above.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int ReadsPerMinute { get; set; } = 600;
+
+    /// <summary>Agent calls (<c>/internal/agent/code</c>) per minute for each billed user.</summary>
+    [Range(1, 1_000_000)]
+    public int AgentPerMinute { get; set; } = 60;
+
+    /// <summary>Requests per minute from one client address (an IPv6 /64), authenticated or not (0 disables).</summary>
     [Range(0, 1_000_000)]
     public int PerIpPerMinute { get; set; } = 600;
 
@@ -35,11 +46,16 @@ public sealed class RateLimitOptions
     [Range(0, 10)]
     public int TrustedProxyCount { get; set; } = 1;
 
-    public int PerMinute(Plan plan) => plan switch
+    public int PerMinute(Plan plan, UserWindow window = UserWindow.ModelCalls) => window switch
     {
-        Plan.Pro => ProPerMinute,
-        Plan.Guru => GuruPerMinute,
-        _ => FreePerMinute,
+        UserWindow.Reads => ReadsPerMinute,
+        UserWindow.AgentCalls => AgentPerMinute,
+        _ => plan switch
+        {
+            Plan.Pro => ProPerMinute,
+            Plan.Guru => GuruPerMinute,
+            _ => FreePerMinute,
+        },
     };
 }
 

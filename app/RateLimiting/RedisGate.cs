@@ -48,13 +48,14 @@ internal sealed class RedisGate(IDatabase redis, IOptions<RateLimitOptions> opti
         """;
 
     // KEYS: block, ip window, [lookup], [first-use marker], [user window prefix], [balance prefix, hold expiry].
-    // ARGV: now ms, ip limit, window ms, member, marker seconds, free / guru / pro per minute,
+    // ARGV: now ms, ip limit, window ms, member, marker seconds, free / guru / pro per minute (in the window's terms),
     //       [hold id, units, hold expires ms, then each plan that may hold: free, guru, pro].
     // Returns {0 pass | 1 blocked | 2 ip limited, retry ms, cached entry or false, first use 0/1,
     //          user window: -1 not applied | 0 refused | 1 admitted, count, reset ms, limit,
     //          [owner's user id, then the reserve reply (CreditStore.ReserveLua)]}.
     // With a user window prefix and a live API-key entry (v1|uid|key id|plan|expiry s), the owner's
-    // per-user window is applied here too, so a cached key costs one round trip; with a balance prefix, a
+    // per-user window (model calls or reads: the prefix and limits say which) is applied here too, so a cached key
+    // costs one round trip; with a balance prefix, a
     // call's credits are held in the same trip when the window admits and the entry's plan may hold.
     // The window's, balance's and holds' names are built from the entry (CreditKeys.Balance / Holds /
     // HoldMember), so they are not declared in KEYS: fine on a single-shard Redis (Memorystore
@@ -125,25 +126,26 @@ internal sealed class RedisGate(IDatabase redis, IOptions<RateLimitOptions> opti
 
     /// <summary>
     /// Blocked address? Over the per-IP limit? Then the lookup entry and first-use marker, and with
-    /// <paramref name="admitKeyOwner"/> the per-user window of the cached key's owner, in one trip. With
+    /// <paramref name="keyOwnerWindow"/> that per-user window of the cached key's owner, in one trip. With
     /// <paramref name="hold"/> too, the owner's credits for a call, when the window admits and the entry's
     /// plan is one of the hold's (<see cref="GateResult.Hold"/>: null when not held or the balance is not loaded).
     /// </summary>
-    public async Task<GateResult> PassAsync(string ip, bool limitIp, RedisKey? lookup, RedisKey? firstUseMarker, bool admitKeyOwner = false,
+    public async Task<GateResult> PassAsync(string ip, bool limitIp, RedisKey? lookup, RedisKey? firstUseMarker, UserWindow? keyOwnerWindow = null,
         HoldRequest? hold = null)
     {
-        RedisKey[] keys = (lookup, firstUseMarker) switch
+        RedisKey[] keys = (lookup, firstUseMarker, keyOwnerWindow) switch
         {
-            ({ } l, { } m) when admitKeyOwner && hold is not null =>
-                [RateLimitKeys.Blocked(ip), RateLimitKeys.Ip(ip), l, m, RateLimitKeys.UserPrefix, CreditKeys.BalancePrefix, CreditKeys.HoldExpiry],
-            ({ } l, { } m) when admitKeyOwner => [RateLimitKeys.Blocked(ip), RateLimitKeys.Ip(ip), l, m, RateLimitKeys.UserPrefix],
-            ({ } l, { } m) => [RateLimitKeys.Blocked(ip), RateLimitKeys.Ip(ip), l, m],
-            ({ } l, null) => [RateLimitKeys.Blocked(ip), RateLimitKeys.Ip(ip), l],
+            ({ } l, { } m, { } owner) when hold is not null =>
+                [RateLimitKeys.Blocked(ip), RateLimitKeys.Ip(ip), l, m, RateLimitKeys.UserPrefix(owner), CreditKeys.BalancePrefix, CreditKeys.HoldExpiry],
+            ({ } l, { } m, { } owner) => [RateLimitKeys.Blocked(ip), RateLimitKeys.Ip(ip), l, m, RateLimitKeys.UserPrefix(owner)],
+            ({ } l, { } m, null) => [RateLimitKeys.Blocked(ip), RateLimitKeys.Ip(ip), l, m],
+            ({ } l, null, _) => [RateLimitKeys.Blocked(ip), RateLimitKeys.Ip(ip), l],
             _ => [RateLimitKeys.Blocked(ip), RateLimitKeys.Ip(ip)],
         };
         var now = Now();
+        var window = keyOwnerWindow ?? UserWindow.ModelCalls;
         RedisValue[] values = [now, limitIp ? Limits.PerIpPerMinute : 0, (long)Minute.TotalMilliseconds, Member(), 3600,
-            Limits.FreePerMinute, Limits.GuruPerMinute, Limits.ProPerMinute];
+            Limits.PerMinute(Plan.Free, window), Limits.PerMinute(Plan.Guru, window), Limits.PerMinute(Plan.Pro, window)];
         if (hold is not null)
         {
             values = [.. values, hold.HoldId, hold.Units, now + (long)hold.Ttl.TotalMilliseconds, .. hold.Plans.Select(plan => (RedisValue)plan.WireName())];
@@ -159,9 +161,9 @@ internal sealed class RedisGate(IDatabase redis, IOptions<RateLimitOptions> opti
         return new GateResult(verdict, TimeSpan.FromMilliseconds((long)result[1]), (RedisValue)result[2], (int)result[3] == 1, user, held);
     }
 
-    public async Task<LimitResult> AdmitUserAsync(string userId, int perMinute)
+    public async Task<LimitResult> AdmitUserAsync(string userId, UserWindow window, int perMinute)
     {
-        var result = (RedisResult[])(await UserScript.EvaluateAsync(redis, [RateLimitKeys.User(userId)],
+        var result = (RedisResult[])(await UserScript.EvaluateAsync(redis, [RateLimitKeys.User(window, userId)],
             [Now(), perMinute, (long)Minute.TotalMilliseconds, Member()]))!;
         return UserLimit((int)result[0] == 1, perMinute, (int)result[1], (long)result[2]);
     }

@@ -12,7 +12,7 @@ public sealed class AuditEventTests(PlatformFixture platform)
     [Fact]
     public async Task SecurityEventsArePublishedMatchingTheBigQuerySchemaWithoutSecrets()
     {
-        await using var app = new InferenceApiApplication(platform, settings: new Dictionary<string, string?> { ["RateLimits:FreePerMinute"] = "2" });
+        await using var app = new InferenceApiApplication(platform, settings: new Dictionary<string, string?> { ["RateLimits:ReadsPerMinute"] = "2" });
         await app.CreateAuditSubscriptionAsync();
         var (keyId, apiKey) = await app.CreateKeyAsync("olivia");
         using var web = app.WebClient("olivia");

@@ -9,11 +9,16 @@ namespace Majestix.InferenceApi.Tests;
 public sealed class RateLimitTests(PlatformFixture platform)
 {
     private static readonly Uri Me = new("/me", UriKind.Relative);
+    private static readonly Uri Code = new("/code", UriKind.Relative);
 
     [Fact]
     public async Task ConcurrentBurstLetsExactlyTheLimitThrough()
     {
-        await using var app = new InferenceApiApplication(platform, settings: new Dictionary<string, string?> { ["RateLimits:PerIpPerMinute"] = "0" });
+        await using var app = new InferenceApiApplication(platform, settings: new Dictionary<string, string?>
+        {
+            ["RateLimits:PerIpPerMinute"] = "0",
+            ["RateLimits:ReadsPerMinute"] = "100",
+        });
         await app.SeedUserAsync("paula", "pro");
         var (_, apiKey) = await app.SeedKeyAsync("paula");
         using var client = app.KeyClient(apiKey);
@@ -42,7 +47,7 @@ public sealed class RateLimitTests(PlatformFixture platform)
             {
                 var response = await client.GetAsync(Me);
                 response.EnsureSuccessStatusCode();
-                response.Headers.GetValues("RateLimit-Remaining").Single().ShouldBe((100 - 2 - i).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                response.Headers.GetValues("RateLimit-Remaining").Single().ShouldBe((600 - 2 - i).ToString(System.Globalization.CultureInfo.InvariantCulture));
             }
             await Task.Delay(200);
             sent = monitor.Snapshot();
@@ -55,7 +60,7 @@ public sealed class RateLimitTests(PlatformFixture platform)
     public async Task TwoHostsSharingRedisEnforceOneCombinedLimit()
     {
         var isolation = Isolation.New();
-        var settings = new Dictionary<string, string?> { ["RateLimits:GuruPerMinute"] = "30" };
+        var settings = new Dictionary<string, string?> { ["RateLimits:ReadsPerMinute"] = "30" };
         await using var hostA = new InferenceApiApplication(platform, isolation, settings);
         await using var hostB = new InferenceApiApplication(platform, isolation, settings);
         await hostA.SeedUserAsync("quinn", "guru");
@@ -75,9 +80,10 @@ public sealed class RateLimitTests(PlatformFixture platform)
         var (_, apiKey) = await app.SeedKeyAsync("rita");
         using var client = app.KeyClient(apiKey);
 
-        var first = await client.GetAsync(Me);
-        await client.GetAsync(Me);
-        var limited = await client.GetAsync(Me);
+        // A body /code refuses after the gate: the calls count, and no model is called.
+        var first = await client.PostAsync(Code, new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));
+        await client.PostAsync(Code, new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));
+        var limited = await client.PostAsync(Code, new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));
 
         first.Headers.GetValues("RateLimit-Limit").Single().ShouldBe("2");
         first.Headers.GetValues("RateLimit-Remaining").Single().ShouldBe("1");

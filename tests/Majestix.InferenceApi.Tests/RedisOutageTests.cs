@@ -62,7 +62,7 @@ public sealed class RedisOutageTests(PlatformFixture platform) : IAsyncLifetime
     [Fact]
     public async Task AllowPolicyLetsRequestsThroughWithoutEnforcementDuringAnOutage()
     {
-        await using var app = App("allow", new Dictionary<string, string?> { ["RateLimits:FreePerMinute"] = "1" });
+        await using var app = App("allow", new Dictionary<string, string?> { ["RateLimits:ReadsPerMinute"] = "1" });
         var (_, apiKey) = await app.SeedKeyAsync("wendy");
         using var client = app.KeyClient(apiKey);
         (await client.GetAsync(Me)).StatusCode.ShouldBe(HttpStatusCode.OK);

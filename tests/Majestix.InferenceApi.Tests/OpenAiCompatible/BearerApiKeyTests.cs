@@ -55,7 +55,7 @@ public sealed class BearerApiKeyTests(PlatformFixture platform)
     [Fact]
     public async Task BearerApiKeyCountsAgainstThePerUserRateLimit()
     {
-        await using var app = new InferenceApiApplication(platform, settings: new Dictionary<string, string?> { ["RateLimits:FreePerMinute"] = "2" });
+        await using var app = new InferenceApiApplication(platform, settings: new Dictionary<string, string?> { ["RateLimits:ReadsPerMinute"] = "2" });
         var (_, apiKey) = await app.SeedKeyAsync("bearer-limited");
         using var bearer = app.BearerClient(apiKey);
         using var header = app.KeyClient(apiKey);
