@@ -113,9 +113,10 @@ internal static class CreditsApi
     private static bool IsIdentifier(string? value) =>
         value is { Length: > 0 and <= MaxIdentifierLength } && value.AsSpan().IndexOfAnyExcept(IdentifierCharacters) < 0 && value is not ("." or "..");
 
-    private static async Task<Ok<CreditBalanceView>> RefreshAsync(CallerContext caller, CreditStore credits, UsageReports reports, HttpContext context)
+    private static async Task<Ok<CreditBalanceView>> RefreshAsync(CallerContext caller, CreditStore credits, UsageReports reports, Keys.ApiKeyStore keys, HttpContext context)
     {
         var balance = await credits.RefreshAsync(caller.UserId!, context.RequestAborted);
+        await keys.PublishPlanAsync(caller.UserId!, Plans.Parse(balance.Plan)); // the plan just re-read reaches cached keys at once
         reports.Forget(caller.UserId!);
         return TypedResults.Ok(View(balance));
     }

@@ -11,8 +11,14 @@ internal static class ApiKeyRedisKeys
     /// <summary>Set on the first use in an hour: the request that sets it writes last_used_at.</summary>
     public static RedisKey UsedThisHour(string keyHash) => $"apikey:used:{keyHash}";
 
-    /// <summary>Plan of a web user (API-key entries carry the plan themselves).</summary>
-    public static RedisKey Plan(string userId) => $"plan:{userId}";
+    /// <summary>
+    /// A user's plan: cached for web callers, and published on a plan change (<see cref="ApiKeyStore.PublishPlanAsync"/>),
+    /// when the gate script reads it ahead of the plan a cached key entry carries.
+    /// </summary>
+    public static RedisKey Plan(string userId) => PlanPrefix.Append(userId);
+
+    /// <summary>The gate script appends the user id itself (see <c>RedisGate.GateScript</c>).</summary>
+    public static RedisKey PlanPrefix => "plan:";
 
     public const string Tombstone = "revoked";
 }

@@ -145,8 +145,22 @@ internal sealed class ApiKeyStore(
             return Plans.Parse(cachedPlan);
         }
         var plan = await ReadPlanAsync(userId, cancellationToken);
-        await guard.RunAsync(async () => await redis.StringSetAsync(ApiKeyRedisKeys.Plan(userId), plan.WireName(), TimeSpan.FromMinutes(10)), false);
+        // NX: a plan published while this read was on its way is newer than what it read.
+        await guard.RunAsync(async () => await redis.StringSetAsync(ApiKeyRedisKeys.Plan(userId), plan.WireName(), TimeSpan.FromMinutes(10), When.NotExists), false);
         return plan;
+    }
+
+    /// <summary>
+    /// The hook for a plan change: every cached API key of the user, and its web sessions, use <paramref name="plan"/> from
+    /// the next request on (limits, models, holds), not once their cache entries expire. The gate script reads the plan
+    /// published here ahead of the one a key entry carries, so the cached-key gate stays one round trip. Call it after the
+    /// user document holds the new plan: <c>/credits/refresh</c> does, and billing will when a subscription changes it.
+    /// </summary>
+    public async Task PublishPlanAsync(string userId, Plan plan)
+    {
+        // Outlives every key entry cached before it, plus a minute for a Firestore read that raced the change.
+        var lifetime = TimeSpan.FromMinutes(Settings.CacheMinutes + 1);
+        await guard.RunAsync(async () => await redis.StringSetAsync(ApiKeyRedisKeys.Plan(userId), plan.WireName(), lifetime), false);
     }
 
     public static string? ValidateName(string? name)

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Majestix.InferenceApi.Credits;
 using Majestix.InferenceApi.Identity;
+using Majestix.InferenceApi.Keys;
 using Majestix.InferenceApi.Redis;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -47,7 +48,7 @@ internal sealed class RedisGate(IDatabase redis, IOptions<RateLimitOptions> opti
         end
         """;
 
-    // KEYS: block, ip window, [lookup], [first-use marker], [user window prefix], [balance prefix, hold expiry].
+    // KEYS: block, ip window, [lookup], [first-use marker], [user window prefix, published plan prefix], [balance prefix, hold expiry].
     // ARGV: now ms, ip limit, window ms, member, marker seconds, free / guru / pro per minute (in the window's terms),
     //       [hold id, units, hold expires ms, then each plan that may hold: free, guru, pro].
     // Returns {0 pass | 1 blocked | 2 ip limited, retry ms, cached entry or false, first use 0/1,
@@ -55,7 +56,8 @@ internal sealed class RedisGate(IDatabase redis, IOptions<RateLimitOptions> opti
     //          [owner's user id, then the reserve reply (CreditStore.ReserveLua)]}.
     // With a user window prefix and a live API-key entry (v1|uid|key id|plan|expiry s), the owner's
     // per-user window (model calls or reads: the prefix and limits say which) is applied here too, so a cached key
-    // costs one round trip; with a balance prefix, a
+    // costs one round trip. A plan published for the owner since the entry was cached (ApiKeyStore.PublishPlanAsync)
+    // overrides the entry's, and the entry is returned with it. With a balance prefix, a
     // call's credits are held in the same trip when the window admits and the entry's plan may hold.
     // The window's, balance's and holds' names are built from the entry (CreditKeys.Balance / Holds /
     // HoldMember), so they are not declared in KEYS: fine on a single-shard Redis (Memorystore
@@ -83,16 +85,21 @@ internal sealed class RedisGate(IDatabase redis, IOptions<RateLimitOptions> opti
         if #KEYS >= 4 and entry and entry ~= 'revoked' then
           if redis.call('SET', KEYS[4], '1', 'NX', 'EX', tonumber(ARGV[5])) then first = 1 end
         end
-        if #KEYS >= 5 and entry then
-          local uid, plan, expires = string.match(entry, '^v1|([^|]+)|[^|]+|(%a+)|(%d+)$')
+        if #KEYS >= 6 and entry then
+          local uid, key_id, plan, expires = string.match(entry, '^v1|([^|]+)|([^|]+)|(%a+)|(%d+)$')
           if uid and tonumber(expires) * 1000 > now then
+            local published = redis.call('GET', KEYS[6] .. uid)
+            if published and published ~= plan then
+              plan = published
+              entry = 'v1|' .. uid .. '|' .. key_id .. '|' .. plan .. '|' .. expires
+            end
             plan = string.lower(plan)
             local per_minute = tonumber(plan == 'pro' and ARGV[8] or plan == 'guru' and ARGV[7] or ARGV[6])
             local ok, count, reset = admit(KEYS[5] .. uid, now, per_minute, tonumber(ARGV[3]), ARGV[4])
             local reply = {0, 0, entry, first, ok and 1 or 0, count, reset, per_minute}
-            if ok and #KEYS >= 7 and may_hold(plan) then
+            if ok and #KEYS >= 8 and may_hold(plan) then
               table.insert(reply, uid)
-              local held = reserve(KEYS[6] .. uid, KEYS[6] .. uid .. ':holds', KEYS[7], ARGV[9], tonumber(ARGV[10]), now, ARGV[11], uid .. '|' .. ARGV[9])
+              local held = reserve(KEYS[7] .. uid, KEYS[7] .. uid .. ':holds', KEYS[8], ARGV[9], tonumber(ARGV[10]), now, ARGV[11], uid .. '|' .. ARGV[9])
               for _, value in ipairs(held) do table.insert(reply, value) end
             end
             return reply
@@ -136,8 +143,8 @@ internal sealed class RedisGate(IDatabase redis, IOptions<RateLimitOptions> opti
         RedisKey[] keys = (lookup, firstUseMarker, keyOwnerWindow) switch
         {
             ({ } l, { } m, { } owner) when hold is not null =>
-                [RateLimitKeys.Blocked(ip), RateLimitKeys.Ip(ip), l, m, RateLimitKeys.UserPrefix(owner), CreditKeys.BalancePrefix, CreditKeys.HoldExpiry],
-            ({ } l, { } m, { } owner) => [RateLimitKeys.Blocked(ip), RateLimitKeys.Ip(ip), l, m, RateLimitKeys.UserPrefix(owner)],
+                [RateLimitKeys.Blocked(ip), RateLimitKeys.Ip(ip), l, m, RateLimitKeys.UserPrefix(owner), ApiKeyRedisKeys.PlanPrefix, CreditKeys.BalancePrefix, CreditKeys.HoldExpiry],
+            ({ } l, { } m, { } owner) => [RateLimitKeys.Blocked(ip), RateLimitKeys.Ip(ip), l, m, RateLimitKeys.UserPrefix(owner), ApiKeyRedisKeys.PlanPrefix],
             ({ } l, { } m, null) => [RateLimitKeys.Blocked(ip), RateLimitKeys.Ip(ip), l, m],
             ({ } l, null, _) => [RateLimitKeys.Blocked(ip), RateLimitKeys.Ip(ip), l],
             _ => [RateLimitKeys.Blocked(ip), RateLimitKeys.Ip(ip)],
