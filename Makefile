@@ -52,6 +52,11 @@ dev-down: ## Stop what dev-up started
 bench: ## Gateway cost per request beside Portkey's; writes bench/results/latest.md (about 11 minutes)
 	scripts/bench.sh
 
+.PHONY: bench-counting
+bench-counting: ## Token counting on adversarial inputs, before and after; writes bench/results/counting.md (under a minute)
+	dotnet build bench/Majestix.Bench.Counting/Majestix.Bench.Counting.csproj -c Release -nologo -v quiet
+	dotnet bench/Majestix.Bench.Counting/bin/Release/net10.0/Majestix.Bench.Counting.dll --repo "$(CURDIR)"
+
 .PHONY: plan
 plan: ## Render the Pulumi stack under mocks into infra/plan/prod.txt
 	npm --prefix infra ci --no-audit --no-fund >/dev/null

@@ -22,6 +22,7 @@ builder.AddCredits();                    // hot balances and holds in Redis, led
 builder.AddUsageEvents();                // one Pub/Sub usage event per model call (BigQuery usage_events), opaque user ids
 builder.AddGateway();                    // catalog, providers with fallback, routing; credits held and settled per call
 builder.AddSessions();                   // chat sessions in Redis, history Fernet-encrypted, TTL by plan
+builder.AddRequestLimits();              // request body limits per endpoint kind (RequestLimits:*)
 
 var app = builder.Build();
 app.UseServiceDefaults();                // request ids, request logs
@@ -29,6 +30,7 @@ app.UseApiErrorHandling();               // {"detail"} bodies; Redis outage → 
 app.MapDefaultEndpoints();               // GET /health
 app.UseRouting();
 app.UseBrowserAccess();                  // CORS: preflights answered before the gate, which never sees them
+app.UseRequestBodyLimits();              // 413 for a body over its endpoint's limit, before the caller gate
 app.UseMiddleware<CallerGate>();         // caller resolved once, limits applied, per endpoint group
 
 app.MapIdentity();

@@ -17,6 +17,7 @@ internal static class AgentCodeApi
     {
         var group = routes.MapGroup("/internal/agent")
             .RequireCaller(CallerRequirement.Internal)
+            .AcceptsModelCallBodies()
             .WithTags("Internal");
         group.MapPost("/code", HandleAsync).WithName("AgentCode");
         return group;

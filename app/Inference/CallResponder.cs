@@ -1,5 +1,7 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using Majestix.InferenceApi.Credits;
 using Majestix.InferenceApi.Errors;
 using Majestix.InferenceApi.Identity;
@@ -37,7 +39,13 @@ internal static class CallResponder
     {
         try
         {
-            return (await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted), false);
+            var document = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
+            if (!HoldsOnlyText(document.RootElement))
+            {
+                document.Dispose();
+                throw new JsonException("A string in the body is not valid UTF-8 or UTF-16.");
+            }
+            return (document, false);
         }
         catch (Exception exception) when (exception is JsonException || (exception is BadHttpRequestException && ticket is not null))
         {
@@ -51,6 +59,62 @@ internal static class CallResponder
                 throw;
             }
             return (null, false);
+        }
+    }
+
+    /// <summary>
+    /// Whether every string and property name in <paramref name="element"/> can be read as text. The parser checks
+    /// the structure only: bytes that are not UTF-8 inside a string (0xC3 0x28), or an escaped lone surrogate
+    /// (<c>\ud800</c>), pass it and throw where the endpoint reads the string, which would answer 500.
+    /// </summary>
+    private static bool HoldsOnlyText(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String:
+                return IsText(JsonMarshal.GetRawUtf8Value(element), element.GetString);
+            case JsonValueKind.Array:
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (!HoldsOnlyText(item))
+                    {
+                        return false;
+                    }
+                }
+                return true;
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    if (!IsText(JsonMarshal.GetRawUtf8PropertyName(property), () => property.Name) || !HoldsOnlyText(property.Value))
+                    {
+                        return false;
+                    }
+                }
+                return true;
+            default:
+                return true;
+        }
+    }
+
+    private static bool IsText(ReadOnlySpan<byte> raw, Func<string?> unescape)
+    {
+        if (!Utf8.IsValid(raw))
+        {
+            return false;
+        }
+        if (raw.IndexOf((byte)'\\') < 0)
+        {
+            return true;
+        }
+        try
+        {
+            // Only an escaped string can hide a lone surrogate; reading it is the one check there is.
+            unescape();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
         }
     }
 

@@ -21,6 +21,7 @@ internal static class ChatApi
     {
         var group = routes.MapGroup(Endpoint)
             .RequireCaller(CallerRequirement.ModelCall)
+            .AcceptsModelCallBodies()
             .WithTags("Inference");
         group.MapPost("/", HandleAsync).WithName("Chat");
         return group;

@@ -12,6 +12,7 @@ internal static class CodeApi
     {
         var group = routes.MapGroup("/code")
             .RequireCaller(CallerRequirement.ModelCall)
+            .AcceptsModelCallBodies()
             .WithTags("Inference");
         group.MapPost("/", (HttpContext context, GateTicket ticket, ModelCall calls) => HandleAsync(context, ticket, calls))
             .WithMetadata(HoldsInGate.Instance)

@@ -71,7 +71,7 @@ internal sealed class ModelCall(ModelCatalog catalog, ModelRouter router, Fallba
         }
 
         var request = buildRequest(model);
-        var worstCase = WorstCase(model, request);
+        var worstCase = WorstCase(model, request, cancellationToken);
         var reservation = await credits.ReserveAsync(billedUserId, worstCase, cancellationToken: cancellationToken);
         return Start(caller, model, request, reservation, routed, endpoint, streamed, watch, cancellationToken);
     }
@@ -96,7 +96,7 @@ internal sealed class ModelCall(ModelCatalog catalog, ModelRouter router, Fallba
 
         var watch = UsageStopwatch.StartNew(time);
         var request = buildRequest(model);
-        var worstCase = WorstCase(model, request);
+        var worstCase = WorstCase(model, request, cancellationToken);
         var (caller, held) = await ticket.ResolveWithHoldAsync(new HoldRequest(worstCase, credits.HoldTtl, catalog.PlansAllowed(model)));
         var refusal = caller is null ? null : PlanRefusal(model, caller);
         if (caller is null || refusal is not null)
@@ -118,9 +118,9 @@ internal sealed class ModelCall(ModelCatalog catalog, ModelRouter router, Fallba
             : new CallRefusal(StatusCodes.Status403Forbidden, $"Model '{model.Key}' is not available on the {caller.Plan.WireName()} plan.");
 
     /// <summary>The most a call of <paramref name="request"/> to <paramref name="model"/> can cost: what is held for it.</summary>
-    internal long WorstCase(ModelEntry model, ModelRequest request) =>
+    internal long WorstCase(ModelEntry model, ModelRequest request, CancellationToken cancellationToken = default) =>
         CreditPrice.ForTokens(model.InputUsdPerMillion, model.OutputUsdPerMillion,
-            (long)Math.Ceiling(counter.CountInput(request) * InputEstimateMargin), request.MaxTokens);
+            (long)Math.Ceiling(counter.CountInput(request, cancellationToken) * InputEstimateMargin), request.MaxTokens);
 
     private (StartedCall? Call, CallRefusal? Refusal) Start(CallerContext caller, ModelEntry model, ModelRequest request, ReserveResult reservation,
         bool routed, string endpoint, bool streamed, UsageStopwatch watch, CancellationToken cancellationToken)

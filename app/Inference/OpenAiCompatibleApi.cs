@@ -31,6 +31,7 @@ internal static class OpenAiCompatibleApi
     {
         var group = routes.MapGroup("/v1")
             .RequireCaller(CallerRequirement.KeyOrWeb)
+            .AcceptsModelCallBodies()
             .WithTags("OpenAI compatible");
         group.MapPost("/chat/completions", (HttpContext context, GateTicket ticket, ModelCall calls) => HandleAsync(context, ticket, calls))
             .WithMetadata(HoldsInGate.Instance)
