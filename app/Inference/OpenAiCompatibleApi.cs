@@ -165,6 +165,12 @@ internal static class OpenAiCompatibleApi
         {
             return;
         }
+        if (failure is not null && !stream.Started)
+        {
+            // Every model failed before anything was sent: the same answer as without streaming.
+            await ErrorAsync(context, failure.ClientStatusCode, failure.Message, "api_error", "upstream_error", null);
+            return;
+        }
         if (failure is not null)
         {
             // The status line is long gone; OpenAI's SDKs raise an APIError for a data frame holding "error".
