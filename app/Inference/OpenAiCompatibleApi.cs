@@ -6,6 +6,7 @@ using Majestix.InferenceApi.Identity;
 using Majestix.InferenceApi.Inference.Catalog;
 using Majestix.InferenceApi.Inference.OpenAiCompatible;
 using Majestix.InferenceApi.Inference.Providers;
+using Majestix.InferenceApi.OpenApi;
 using Majestix.InferenceApi.UsageEvents;
 
 namespace Majestix.InferenceApi.Inference;
@@ -34,9 +35,10 @@ internal static class OpenAiCompatibleApi
             .WithTags("OpenAI compatible");
         group.MapPost("/chat/completions", (HttpContext context, GateTicket ticket, ModelCall calls) => HandleAsync(context, ticket, calls))
             .WithMetadata(HoldsInGate.Instance)
-            .WithName("OpenAiChatCompletions");
-        group.MapGet("/models", ListModelsAsync).WithName("OpenAiListModels");
-        group.MapGet("/models/{id}", GetModelAsync).WithName("OpenAiGetModel");
+            .WithName("OpenAiChatCompletions")
+            .DescribesChatCompletion();
+        group.MapGet("/models", ListModelsAsync).WithName("OpenAiListModels").Produces<OpenAiModelListBody>();
+        group.MapGet("/models/{id}", GetModelAsync).WithName("OpenAiGetModel").Produces<OpenAiModelBody>().Produces<OpenAiErrorBody>(StatusCodes.Status404NotFound);
         return group;
     }
 
