@@ -5,6 +5,7 @@ using Majestix.InferenceApi.Errors;
 using Majestix.InferenceApi.Identity;
 using Majestix.InferenceApi.Inference;
 using Majestix.InferenceApi.Keys;
+using Majestix.InferenceApi.OpenApi;
 using Majestix.InferenceApi.Redis;
 using Majestix.InferenceApi.Sessions;
 using Majestix.InferenceApi.UsageEvents;
@@ -23,6 +24,7 @@ builder.AddUsageEvents();                // one Pub/Sub usage event per model ca
 builder.AddGateway();                    // catalog, providers with fallback, routing; credits held and settled per call
 builder.AddSessions();                   // chat sessions in Redis, history Fernet-encrypted, TTL by plan
 builder.AddRequestLimits();              // request body limits per endpoint kind (RequestLimits:*)
+builder.Services.AddPublicOpenApi();     // /openapi/v1.json: the public routes, chosen by their caller requirement
 
 var app = builder.Build();
 app.UseServiceDefaults();                // request ids, request logs
@@ -38,6 +40,7 @@ app.MapApiKeys();
 app.MapCredits();
 app.MapGateway();                        // /models, /code
 app.MapSessions();
+app.MapPublicOpenApi();
 
 app.Run();
 

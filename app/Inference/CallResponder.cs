@@ -164,6 +164,12 @@ internal static class CallResponder
         {
             return;
         }
+        if (providerFailure is not null && !stream.Started)
+        {
+            // Every model failed before anything was sent: the status the non-streaming answer has, which clients retry.
+            await ErrorAsync(context, providerFailure.ClientStatusCode, providerFailure.Message);
+            return;
+        }
         if (failure is not null)
         {
             await stream.WriteAsync(w => { w.WriteString("type", "error"); w.WriteString("detail", failure); w.WriteString("message", failure); }, CancellationToken.None);

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using Majestix.InferenceApi.Identity;
 using Majestix.InferenceApi.Inference.Providers;
+using Majestix.InferenceApi.OpenApi;
 using Majestix.InferenceApi.Sessions;
 
 namespace Majestix.InferenceApi.Inference;
@@ -23,7 +24,8 @@ internal static class ChatApi
             .RequireCaller(CallerRequirement.ModelCall)
             .AcceptsModelCallBodies()
             .WithTags("Inference");
-        group.MapPost("/", HandleAsync).WithName("Chat");
+        group.MapPost("/", HandleAsync).WithName("Chat")
+            .DescribesModelCall<ChatRequestBody, ChatResponseBody>("A model call that continues or starts a server-side session");
         return group;
     }
 

@@ -1,4 +1,5 @@
 using Majestix.InferenceApi.Identity;
+using Majestix.InferenceApi.OpenApi;
 
 namespace Majestix.InferenceApi.Inference;
 
@@ -16,7 +17,8 @@ internal static class CodeApi
             .WithTags("Inference");
         group.MapPost("/", (HttpContext context, GateTicket ticket, ModelCall calls) => HandleAsync(context, ticket, calls))
             .WithMetadata(HoldsInGate.Instance)
-            .WithName("Code");
+            .WithName("Code")
+            .DescribesModelCall<CodeRequestBody, CodeResponseBody>("A model call for coding clients, which run the tools themselves");
         return group;
     }
 

@@ -10,6 +10,13 @@ namespace Majestix.InferenceApi.Inference;
 /// straight into the response pipe and flushed whenever the stream is about to wait for the provider:
 /// a burst the provider sent at once leaves in one write, and nothing ever sits in the buffer while
 /// the gateway waits.
+/// <para>
+/// The status line and headers wait for the first frame (or the first keep-alive) and leave with it, so
+/// they cost no time to first byte, and a call whose every provider fails before any output can still
+/// be answered with a plain error status (<see cref="Started"/> is false). A first token slower than
+/// the keep-alive interval starts the stream with a keep-alive: from then on a failure can only be an
+/// error event.
+/// </para>
 /// </summary>
 internal sealed class EventStream(HttpResponse response)
 {
@@ -21,18 +28,40 @@ internal sealed class EventStream(HttpResponse response)
     private static readonly byte[] KeepAliveFrame = ": keep-alive\n\n"u8.ToArray();
     private long _unflushed;
     private Utf8JsonWriter? _writer;
+    private Func<Task>? _opening;
 
-    public async Task StartAsync()
+    /// <summary>True once the status line and headers are committed: an error can then only be an event.</summary>
+    public bool Started { get; private set; }
+
+    /// <summary>Frames written right after the headers, ahead of the first frame or keep-alive (OpenAI's role chunk).</summary>
+    public void OpenWith(Func<Task> opening) => _opening = opening;
+
+    private async Task StartAsync()
     {
+        Started = true;
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
         // Tells intermediaries (nginx, some load balancers) not to hold frames back.
         response.Headers["X-Accel-Buffering"] = "no";
+        // Kestrel writes the headers into the pipe here; they leave with the first flush, together with the first frame.
         await response.StartAsync();
+        if (_opening is { } opening)
+        {
+            await opening();
+        }
     }
 
     /// <summary>Writes one frame into the response; it leaves with the next flush (see the class summary).</summary>
-    public Task WriteAsync(Action<Utf8JsonWriter> writeObject, CancellationToken cancellationToken)
+    public Task WriteAsync(Action<Utf8JsonWriter> writeObject, CancellationToken cancellationToken) =>
+        Started ? WriteFrameAsync(writeObject, cancellationToken) : StartThenWriteAsync(writeObject, cancellationToken);
+
+    private async Task StartThenWriteAsync(Action<Utf8JsonWriter> writeObject, CancellationToken cancellationToken)
+    {
+        await StartAsync();
+        await WriteFrameAsync(writeObject, cancellationToken);
+    }
+
+    private Task WriteFrameAsync(Action<Utf8JsonWriter> writeObject, CancellationToken cancellationToken)
     {
         var pipe = response.BodyWriter;
         pipe.Write("data: "u8);
@@ -50,6 +79,10 @@ internal sealed class EventStream(HttpResponse response)
 
     public async Task KeepAliveAsync(CancellationToken cancellationToken)
     {
+        if (!Started)
+        {
+            await StartAsync();
+        }
         response.BodyWriter.Write(KeepAliveFrame);
         await FlushAsync(cancellationToken);
     }
@@ -57,6 +90,11 @@ internal sealed class EventStream(HttpResponse response)
     /// <summary>Sends what was written; a client that has gone surfaces here as an <see cref="IOException"/>.</summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
+        if (!Started)
+        {
+            // Nothing written yet: the headers keep waiting for the first frame.
+            return;
+        }
         _unflushed = 0;
         var flushed = await response.BodyWriter.FlushAsync(cancellationToken);
         if (flushed.IsCompleted || flushed.IsCanceled)

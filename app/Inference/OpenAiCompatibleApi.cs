@@ -6,6 +6,7 @@ using Majestix.InferenceApi.Identity;
 using Majestix.InferenceApi.Inference.Catalog;
 using Majestix.InferenceApi.Inference.OpenAiCompatible;
 using Majestix.InferenceApi.Inference.Providers;
+using Majestix.InferenceApi.OpenApi;
 using Majestix.InferenceApi.UsageEvents;
 
 namespace Majestix.InferenceApi.Inference;
@@ -36,9 +37,10 @@ internal static class OpenAiCompatibleApi
         group.MapPost("/chat/completions", (HttpContext context, GateTicket ticket, ModelCall calls) => HandleAsync(context, ticket, calls))
             .WithMetadata(HoldsInGate.Instance)
             .RequireCaller(CallerRequirement.ModelCall)
-            .WithName("OpenAiChatCompletions");
-        group.MapGet("/models", ListModelsAsync).WithName("OpenAiListModels");
-        group.MapGet("/models/{id}", GetModelAsync).WithName("OpenAiGetModel");
+            .WithName("OpenAiChatCompletions")
+            .DescribesChatCompletion();
+        group.MapGet("/models", ListModelsAsync).WithName("OpenAiListModels").Produces<OpenAiModelListBody>();
+        group.MapGet("/models/{id}", GetModelAsync).WithName("OpenAiGetModel").Produces<OpenAiModelBody>().Produces<OpenAiErrorBody>(StatusCodes.Status404NotFound);
         return group;
     }
 
@@ -165,6 +167,12 @@ internal static class OpenAiCompatibleApi
 
         if (clientGone)
         {
+            return;
+        }
+        if (failure is not null && !stream.Started)
+        {
+            // Every model failed before anything was sent: the same answer as without streaming.
+            await ErrorAsync(context, failure.ClientStatusCode, failure.Message, "api_error", "upstream_error", null);
             return;
         }
         if (failure is not null)

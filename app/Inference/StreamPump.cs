@@ -22,8 +22,8 @@ internal static class StreamPump
         var outcome = UsageOutcome.Ok;
         try
         {
-            await stream.StartAsync();
-            await writeOpening();
+            // Headers and the opening go out with the first frame: a failure before it can still get a status code.
+            stream.OpenWith(writeOpening);
             await using var events = call.Run.Events.GetAsyncEnumerator(aborted);
             await foreach (var modelEvent in stream.WithKeepAlive(events, aborted))
             {

@@ -144,7 +144,7 @@ internal sealed class SessionStore
         var current = loaded;
         for (var attempt = 1; ; attempt++)
         {
-            List<SessionMessage> kept = [.. current.Messages.Concat(messages).TakeLast(_options.MaxHistory)];
+            var kept = Trim([.. current.Messages.Concat(messages)], _options.MaxHistory);
             var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
             var token = Seal(current.Id, owner, kept);
             var outcome = await _guard.RunAsync(async () => (int)await WriteScript.EvaluateAsync(_redis,
@@ -211,8 +211,33 @@ internal sealed class SessionStore
                 sessionId);
             return null;
         }
-        return [.. history.Messages];
+        // A history written before trimming knew about tool pairs can start with an orphan; it is never sent on.
+        return WithoutOrphanedToolResults(history.Messages);
     }
+
+    /// <summary>
+    /// The newest <paramref name="maxHistory"/> messages, less any at the start that answer a <c>tool_use</c>
+    /// the cut left behind: a provider rejects a <c>tool_result</c> whose <c>tool_use</c> it was not sent.
+    /// </summary>
+    internal static List<SessionMessage> Trim(IReadOnlyList<SessionMessage> messages, int maxHistory) =>
+        WithoutOrphanedToolResults([.. messages.TakeLast(maxHistory)]);
+
+    private static List<SessionMessage> WithoutOrphanedToolResults(IReadOnlyList<SessionMessage> messages)
+    {
+        var start = 0;
+        while (start < messages.Count && CarriesToolResult(messages[start]))
+        {
+            start++;
+        }
+        return [.. messages.Skip(start)];
+    }
+
+    // Nothing precedes the first message, so a tool_result there has lost its tool_use.
+    private static bool CarriesToolResult(SessionMessage message) =>
+        message.Role == SessionRoles.User
+        && message.Content.ValueKind == JsonValueKind.Array
+        && message.Content.EnumerateArray().Any(block => block.ValueKind == JsonValueKind.Object
+            && block.TryGetProperty("type", out var type) && type.ValueEquals("tool_result"));
 
     private long TtlSeconds(Plan plan) => (long)_options.TtlFor(plan).TotalSeconds;
 

@@ -8,9 +8,11 @@ namespace Majestix.InferenceApi.UsageEvents;
 
 /// <summary>
 /// Hands one usage event per model call to the batching publisher without waiting: a full buffer drops
-/// (and counts) the event rather than slowing the response it describes.
+/// (and counts) the event rather than slowing the response it describes. Each call also writes one log
+/// line with the event's billing fields as structured properties (named like the other lines': <c>Model</c>,
+/// <c>Provider</c>), the user as the event's opaque hash: never the UID, an e-mail or any content.
 /// </summary>
-internal sealed class UsageLog(PubSubPublisher publisher, IOptions<UsageOptions> options, TimeProvider time)
+internal sealed class UsageLog(PubSubPublisher publisher, IOptions<UsageOptions> options, TimeProvider time, ILogger<UsageLog> logger)
 {
     private readonly UserIdHasher _hasher = new(options.Value.UserHashSalt);
 
@@ -24,6 +26,9 @@ internal sealed class UsageLog(PubSubPublisher publisher, IOptions<UsageOptions>
     internal bool Record(string requestId, ModelCallUsage call)
     {
         var usageEvent = Build(requestId, call);
+        logger.LogInformation("Model call on {Endpoint}: {Model} ({Provider}) for user {UserId}, {InputTokens} input and {OutputTokens} output tokens, {Credits} credits, {Status}",
+            usageEvent.Endpoint, usageEvent.Model, usageEvent.Provider, usageEvent.UserId, usageEvent.InputTokens, usageEvent.OutputTokens,
+            usageEvent.CreditsCharged, usageEvent.Status);
         var payload = JsonSerializer.SerializeToUtf8Bytes(usageEvent, UsageJson.Default.UsageEvent);
         // Attributes let a push or pull consumer filter without parsing; the BigQuery subscription ignores them.
         var attributes = new Dictionary<string, string>

@@ -86,6 +86,88 @@ public sealed class SessionStoreTests(PlatformFixture platform)
         ((int)await app.Redis.HashGetAsync(SessionKeys.Meta(id), "message_count")).ShouldBe(10);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public async Task TrimmingNeverLeavesAToolResultWithoutItsToolUse(int turnsPerAppend)
+    {
+        await using var app = new InferenceApiApplication(platform);
+        var caller = Web("tilda");
+        var id = await app.Sessions().CreateAsync(caller, "claude-haiku");
+        // An agent loop as /chat stores it: each turn is the client's tool_result and the model's next
+        // tool_use, so every cut at ten messages falls between a tool_use and its result.
+        await app.Sessions().AppendAsync(id, caller,
+            [SessionMessage.Text(SessionRoles.User, "fix the build", At(0)), ToolUse("toolu_0", 0)]);
+
+        Session? appended = null;
+        for (var turn = 1; turn <= 12; turn += turnsPerAppend)
+        {
+            appended = await app.Sessions().AppendAsync(id, caller,
+                [.. Enumerable.Range(turn, Math.Min(turnsPerAppend, 13 - turn)).SelectMany(t => new[] { ToolResult($"toolu_{t - 1}", t), ToolUse($"toolu_{t}", t) })]);
+            var loaded = await app.Sessions().LoadAsync(id, caller);
+
+            foreach (var history in new[] { appended!.Messages, loaded!.Messages })
+            {
+                history.Count.ShouldBeLessThanOrEqualTo(10);
+                ToolResultIds(history[0]).ShouldBeEmpty();
+                var seen = new HashSet<string>();
+                foreach (var message in history)
+                {
+                    ToolResultIds(message).ShouldAllBe(toolUseId => seen.Contains(toolUseId));
+                    seen.UnionWith(ToolUseIds(message));
+                }
+            }
+            ((int)await app.Redis.HashGetAsync(SessionKeys.Meta(id), "message_count")).ShouldBe(loaded!.Messages.Count);
+        }
+        // Only the orphan went: the newest nine messages, from the tool_use whose result follows it.
+        appended!.Messages.Count.ShouldBe(9);
+        ToolUseIds(appended.Messages[0]).ShouldBe(["toolu_8"]);
+        ToolUseIds(appended.Messages[^1]).ShouldBe(["toolu_12"]);
+    }
+
+    [Fact]
+    public async Task AHistoryStoredWithAnOrphanedToolResultFirstIsLoadedWithoutIt()
+    {
+        await using var app = new InferenceApiApplication(platform);
+        var caller = Web("ursula");
+        var id = await app.Sessions().CreateAsync(caller, "claude-haiku");
+        await app.Sessions().AppendAsync(id, caller, [SessionMessage.Text(SessionRoles.User, "hello", At(0))]);
+        // As a trim before this rule could leave it: the first message answers a tool_use that was cut.
+        List<SessionMessage> stored = [ToolResult("toolu_a", 1), ToolUse("toolu_b", 1), ToolResult("toolu_b", 2)];
+        var token = FernetKeyRing.Parse(HarnessKey).Encrypt(
+            JsonSerializer.SerializeToUtf8Bytes(new SealedHistory(id, "ursula", stored), SessionsJson.Default.SealedHistory));
+        await app.Redis.StringSetAsync(SessionKeys.History(id), token, expiry: null, keepTtl: true);
+
+        var loaded = await app.Sessions().LoadAsync(id, caller);
+
+        loaded!.Messages.Count.ShouldBe(2);
+        ToolUseIds(loaded.Messages[0]).ShouldBe(["toolu_b"]);
+        ToolResultIds(loaded.Messages[1]).ShouldBe(["toolu_b"]);
+    }
+
+    private static SessionMessage ToolUse(string toolUseId, int turn) =>
+        SessionMessage.Blocks(SessionRoles.Assistant, JsonSerializer.SerializeToElement(new object[]
+        {
+            new { type = "tool_use", id = toolUseId, name = "read_file", input = new { path = $"src/{turn}.cs" } },
+        }), At((2 * turn) + 1));
+
+    private static SessionMessage ToolResult(string toolUseId, int turn) =>
+        SessionMessage.Blocks(SessionRoles.User, JsonSerializer.SerializeToElement(new object[]
+        {
+            new { type = "tool_result", tool_use_id = toolUseId, content = $"contents for turn {turn}" },
+        }), At(2 * turn));
+
+    private static List<string> ToolUseIds(SessionMessage message) => Blocks(message, "tool_use", "id");
+
+    private static List<string> ToolResultIds(SessionMessage message) => Blocks(message, "tool_result", "tool_use_id");
+
+    private static List<string> Blocks(SessionMessage message, string type, string idField) =>
+        message.Content.ValueKind != JsonValueKind.Array
+            ? []
+            : [.. message.Content.EnumerateArray().Where(b => b.GetProperty("type").GetString() == type).Select(b => b.GetProperty(idField).GetString()!)];
+
     [Fact]
     public async Task ConcurrentAppendsToOneSessionOnTwoHostsLoseNoMessage()
     {
