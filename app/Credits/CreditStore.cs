@@ -119,45 +119,60 @@ internal sealed class CreditStore(
         """);
 
     // KEYS: balance, holds, expiry, ledger pending, usage report cache. ARGV: hold id, actual, now ms, member, record retention ms.
-    // Returns {status, plan charged, top-up charged, cycle start}; status settled | duplicate | late | lost
+    // Returns {status, plan charged, top-up charged, cycle start, shortfall}; status settled | duplicate | late | lost
     // (no hold, a balance is loaded) | lost_unloaded (no hold or nothing to charge it from, no balance either).
+    // The actual cost is charged in full: the held parts first, then anything beyond them from the balance (plan
+    // bucket of the hold's cycle, then top-up), never below zero; what the balance could not cover is the shortfall.
     private static readonly RedisScript SettleScript = new(SharedLua + """
 
         local record = redis.call('HGET', KEYS[2], ARGV[1])
         if not record then
-          return {redis.call('EXISTS', KEYS[1]) == 1 and 'lost' or 'lost_unloaded', '0', '0', ''}
+          return {redis.call('EXISTS', KEYS[1]) == 1 and 'lost' or 'lost_unloaded', '0', '0', '', '0'}
         end
         local state, plan_part, topup_part, cycle = parse(record)
-        if state == 'settled' then return {'duplicate', int(plan_part), int(topup_part), cycle} end
+        if state == 'settled' then return {'duplicate', int(plan_part), int(topup_part), cycle, '0'} end
         local now, actual = tonumber(ARGV[3]), tonumber(ARGV[2])
         local status, plan_charge, topup_charge
+        local excess = actual
         if state == 'held' then
           -- The plan part was taken first, so it is charged first and the top-up part is refunded first.
-          local charge = math.min(actual, plan_part + topup_part)
-          plan_charge = math.min(charge, plan_part)
-          topup_charge = charge - plan_charge
+          plan_charge = math.min(actual, plan_part)
+          topup_charge = math.min(actual - plan_charge, topup_part)
           release(KEYS[1], plan_part - plan_charge, topup_part - topup_charge, cycle)
+          excess = actual - plan_charge - topup_charge
           status = 'settled'
         else
-          -- Voided by the reaper, so its credits went back: charge the usage (at most what was held) from
-          -- what the balance holds now, plan first, never below zero.
-          if redis.call('EXISTS', KEYS[1]) == 0 then return {'lost_unloaded', '0', '0', ''} end
-          roll(KEYS[1], now)
-          local charge = math.min(actual, plan_part + topup_part)
-          local plan = math.max(0, tonumber(redis.call('HGET', KEYS[1], 'plan')))
-          local topup = math.max(0, tonumber(redis.call('HGET', KEYS[1], 'topup')))
-          plan_charge = math.min(charge, plan)
-          topup_charge = math.min(charge - plan_charge, topup)
-          cycle = redis.call('HGET', KEYS[1], 'cycle_start')
-          redis.call('HINCRBY', KEYS[1], 'plan', int(-plan_charge))
-          redis.call('HINCRBY', KEYS[1], 'topup', int(-topup_charge))
+          -- Voided by the reaper, so its credits went back: the whole usage comes from what the balance holds now.
+          if redis.call('EXISTS', KEYS[1]) == 0 then return {'lost_unloaded', '0', '0', '', '0'} end
+          plan_charge, topup_charge = 0, 0
           status = 'late'
+        end
+        local shortfall = 0
+        if excess > 0 then
+          if redis.call('EXISTS', KEYS[1]) == 0 then
+            -- No balance to take it from: booked to the plan part; the rebuild that loads the balance subtracts it.
+            plan_charge = plan_charge + excess
+          else
+            roll(KEYS[1], now)
+            if status == 'late' then cycle = redis.call('HGET', KEYS[1], 'cycle_start') end
+            -- Plan credits of another cycle than the hold's cannot be booked on its entry: then top-up only.
+            local plan = 0
+            if redis.call('HGET', KEYS[1], 'cycle_start') == cycle then plan = math.max(0, tonumber(redis.call('HGET', KEYS[1], 'plan'))) end
+            local topup = math.max(0, tonumber(redis.call('HGET', KEYS[1], 'topup')))
+            local from_plan = math.min(excess, plan)
+            local from_topup = math.min(excess - from_plan, topup)
+            redis.call('HINCRBY', KEYS[1], 'plan', int(-from_plan))
+            redis.call('HINCRBY', KEYS[1], 'topup', int(-from_topup))
+            plan_charge = plan_charge + from_plan
+            topup_charge = topup_charge + from_topup
+            shortfall = excess - from_plan - from_topup
+          end
         end
         redis.call('HSET', KEYS[2], ARGV[1], 'settled|' .. int(plan_charge) .. '|' .. int(topup_charge) .. '|' .. cycle)
         redis.call('ZADD', KEYS[3], now + tonumber(ARGV[5]), ARGV[4])
         if plan_charge + topup_charge > 0 then redis.call('ZADD', KEYS[4], now, ARGV[4]) end
         redis.call('DEL', KEYS[5])
-        return {status, int(plan_charge), int(topup_charge), cycle}
+        return {status, int(plan_charge), int(topup_charge), cycle, int(shortfall)}
         """);
 
     // KEYS: balance, applied grants. ARGV: bucket field, amount, grant id, now ms, applied-set ttl s.
@@ -269,7 +284,8 @@ internal sealed class CreditStore(
     internal static string NewHoldId() => "hold_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
 
     /// <summary>
-    /// Charges actual usage (at most what was held) and returns the rest. Idempotent: settling a hold
+    /// Charges actual usage: the held credits first, the rest returned, anything beyond the hold from the
+    /// balance (never below zero: a shortfall is logged). Idempotent: settling a hold
     /// again returns the first result and moves nothing. Redis first, in one round trip that also marks
     /// the ledger entry pending (and drops the cached usage report); the entry, whose id is the hold id,
     /// is then written in the background by <see cref="LedgerWriter"/>, and the reaper re-drives any entry
@@ -284,14 +300,14 @@ internal sealed class CreditStore(
         var member = CreditKeys.HoldMember(userId, reservation.HoldId);
         if (!reservation.Enforced)
         {
-            return await ChargeLedgerOnlyAsync(reservation, Math.Min(actualUnits, reservation.Units), SettleStatus.Unenforced, model, requestId, cancellationToken);
+            return await ChargeLedgerOnlyAsync(reservation, actualUnits, SettleStatus.Unenforced, model, requestId, cancellationToken);
         }
 
         var now = time.GetUtcNow();
         var reply = await guard.RunAsync(async () => (RedisResult[]?)await SettleScript.EvaluateAsync(redis,
             [CreditKeys.Balance(userId), CreditKeys.Holds(userId), CreditKeys.HoldExpiry, CreditKeys.LedgerPending, UsageReports.CacheKey(userId)],
             [reservation.HoldId, actualUnits, now.ToUnixTimeMilliseconds(), member, (long)Settings.SettledHoldRetention.TotalMilliseconds]), null);
-        var charge = Math.Min(actualUnits, reservation.Units);
+        var charge = actualUnits;
         if (reply is null)
         {
             // Redis went down after the reserve (policy `allow`): the ledger still records the usage.
@@ -311,6 +327,11 @@ internal sealed class CreditStore(
         }
 
         var result = new SettleResult(status, Long(reply[1]), Long(reply[2]));
+        if (Long(reply[4]) is > 0 and var shortfall)
+        {
+            logger.LogWarning("Settle of hold {HoldId} for user {UserId} cost {Cost} units, {Shortfall} more than the balance could cover; charged {Charged}",
+                reservation.HoldId, userId, actualUnits, shortfall, result.ChargedUnits);
+        }
         // A duplicate's entry was queued by the settle that charged it.
         if (result.ChargedUnits > 0 && status != SettleStatus.Duplicate)
         {
