@@ -71,7 +71,12 @@ internal sealed class ModelCall(ModelCatalog catalog, ModelRouter router, Fallba
         }
 
         var request = buildRequest(model);
-        var worstCase = WorstCase(model, request);
+        var inputTokens = counter.CountInput(request);
+        if (ContextRefusal(model, request, inputTokens) is { } tooLong)
+        {
+            return (null, tooLong);
+        }
+        var worstCase = WorstCase(model, request, inputTokens);
         var reservation = await credits.ReserveAsync(billedUserId, worstCase, cancellationToken: cancellationToken);
         return Start(caller, model, request, reservation, routed, endpoint, streamed, watch, cancellationToken);
     }
@@ -96,7 +101,13 @@ internal sealed class ModelCall(ModelCatalog catalog, ModelRouter router, Fallba
 
         var watch = UsageStopwatch.StartNew(time);
         var request = buildRequest(model);
-        var worstCase = WorstCase(model, request);
+        var inputTokens = counter.CountInput(request);
+        if (ContextRefusal(model, request, inputTokens) is { } tooLong)
+        {
+            // The gate decides first who is asking: a stranger learns nothing about the body.
+            return await ticket.ResolveAsync() is null ? (null, null) : (null, tooLong);
+        }
+        var worstCase = WorstCase(model, request, inputTokens);
         var (caller, held) = await ticket.ResolveWithHoldAsync(new HoldRequest(worstCase, credits.HoldTtl, catalog.PlansAllowed(model)));
         var refusal = caller is null ? null : PlanRefusal(model, caller);
         if (caller is null || refusal is not null)
@@ -118,9 +129,24 @@ internal sealed class ModelCall(ModelCatalog catalog, ModelRouter router, Fallba
             : new CallRefusal(StatusCodes.Status403Forbidden, $"Model '{model.Key}' is not available on the {caller.Plan.WireName()} plan.");
 
     /// <summary>The most a call of <paramref name="request"/> to <paramref name="model"/> can cost: what is held for it.</summary>
-    internal long WorstCase(ModelEntry model, ModelRequest request) =>
+    internal long WorstCase(ModelEntry model, ModelRequest request) => WorstCase(model, request, counter.CountInput(request));
+
+    private static long WorstCase(ModelEntry model, ModelRequest request, int inputTokens) =>
         CreditPrice.ForTokens(model.InputUsdPerMillion, model.OutputUsdPerMillion,
-            (long)Math.Ceiling(counter.CountInput(request) * InputEstimateMargin), request.MaxTokens);
+            (long)Math.Ceiling(inputTokens * InputEstimateMargin), OutputLimit(model, request));
+
+    /// <summary>The output limit the model is sent (<see cref="FallbackRunner"/> clamps it the same way).</summary>
+    private static int OutputLimit(ModelEntry model, ModelRequest request) => Math.Clamp(request.MaxTokens, 1, model.MaxOutputTokens);
+
+    /// <summary>Whether the input and the output limit fit the model's context window; the provider would refuse the call otherwise.</summary>
+    internal static bool FitsContext(ModelEntry model, ModelRequest request, int inputTokens) =>
+        (long)inputTokens + OutputLimit(model, request) <= model.ContextWindow;
+
+    private static CallRefusal? ContextRefusal(ModelEntry model, ModelRequest request, int inputTokens) =>
+        FitsContext(model, request, inputTokens)
+            ? null
+            : new CallRefusal(StatusCodes.Status400BadRequest,
+                $"The input ({inputTokens} tokens) plus max_tokens ({OutputLimit(model, request)}) exceeds the {model.ContextWindow}-token context window of model '{model.Key}'.");
 
     private (StartedCall? Call, CallRefusal? Refusal) Start(CallerContext caller, ModelEntry model, ModelRequest request, ReserveResult reservation,
         bool routed, string endpoint, bool streamed, UsageStopwatch watch, CancellationToken cancellationToken)
@@ -178,7 +204,7 @@ internal sealed class ModelCall(ModelCatalog catalog, ModelRouter router, Fallba
 
     /// <summary>
     /// Charges what the serving model used (provider usage, or counted output when a stream was cut),
-    /// never more than was held. Runs even when the client has gone: the tokens were produced. Reads the
+    /// in full, even beyond what was held. Runs even when the client has gone: the tokens were produced. Reads the
     /// context only before its first await, so it may outlive the request (<see cref="Settlement.Background"/>).
     /// </summary>
     public async Task<CallCharge> SettleAsync(StartedCall call, HttpContext context, UsageOutcome outcome)
