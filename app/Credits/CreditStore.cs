@@ -175,6 +175,17 @@ internal sealed class CreditStore(
         return {status, int(plan_charge), int(topup_charge), cycle, int(shortfall)}
         """);
 
+    private static readonly RedisScript ExtendHoldScript = new(SharedLua + "\n" + LuaResource("Credits/Lua/extend_hold.lua"));
+
+    /// <summary>A Lua script kept as an embedded resource (its path in the project, with '/').</summary>
+    internal static string LuaResource(string path)
+    {
+        using var stream = typeof(CreditStore).Assembly.GetManifestResourceStream(path)
+            ?? throw new InvalidOperationException($"The embedded Lua script '{path}' is missing.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
     // KEYS: balance, applied grants. ARGV: bucket field, amount, grant id, now ms, applied-set ttl s.
     private static readonly RedisScript GrantScript = new(SharedLua + """
 
@@ -339,6 +350,30 @@ internal sealed class CreditStore(
                 DateTimeOffset.FromUnixTimeMilliseconds(Long(reply[3])), model, requestId));
         }
         return result;
+    }
+
+    /// <summary>
+    /// Raises a hold that is still held to <paramref name="totalUnits"/> (plan bucket first, all or nothing) before a
+    /// fallback to a pricier model. Null when the balance cannot cover the difference, the hold is no longer held,
+    /// or Redis cannot be reached: then the fallback is not tried. Idempotent (the total is the argument).
+    /// </summary>
+    public async Task<CreditReservation?> ExtendAsync(CreditReservation reservation, long totalUnits, CancellationToken cancellationToken = default)
+    {
+        var userId = reservation.UserId;
+        try
+        {
+            var reply = await guard.RunAsync(async () => (RedisResult[]?)await ExtendHoldScript.EvaluateAsync(redis,
+                [CreditKeys.Balance(userId), CreditKeys.Holds(userId)], [reservation.HoldId, totalUnits, time.GetUtcNow().ToUnixTimeMilliseconds()]), null);
+            if (reply is null || (string?)reply[0] != "ok")
+            {
+                return null;
+            }
+            return reservation with { Units = totalUnits, PlanUnits = Long(reply[1]), TopupUnits = Long(reply[2]) };
+        }
+        catch (RedisUnavailableException)
+        {
+            return null;
+        }
     }
 
     /// <summary>

@@ -9,9 +9,17 @@ namespace Majestix.InferenceApi.Inference;
 /// <summary>Why a model call could not start: the status and <c>{"detail"}</c> the client gets.</summary>
 internal sealed record CallRefusal(int StatusCode, string Detail, ReserveResult? QuotaRefusal = null);
 
-/// <summary>A started call: the run to read, the credits held for it, and how the model was chosen.</summary>
-internal sealed record StartedCall(ModelRun Run, CreditReservation? Reservation, bool Routed, CallerContext Caller, string Endpoint, bool Streamed, UsageStopwatch Watch)
+/// <summary>The credits held for a call; a fallback to a pricier model raises the hold (<see cref="CreditStore.ExtendAsync"/>).</summary>
+internal sealed class CallHold(CreditReservation? reservation)
 {
+    public CreditReservation? Reservation { get; set; } = reservation;
+}
+
+/// <summary>A started call: the run to read, the credits held for it, and how the model was chosen.</summary>
+internal sealed record StartedCall(ModelRun Run, CallHold Hold, bool Routed, CallerContext Caller, string Endpoint, bool Streamed, UsageStopwatch Watch)
+{
+    public CreditReservation? Reservation => Hold.Reservation;
+
     /// <summary>The agent task a call made for the executor belongs to (usage events name it).</summary>
     public string? AgentTaskId { get; init; }
 
@@ -155,8 +163,41 @@ internal sealed class ModelCall(ModelCatalog catalog, ModelRouter router, Fallba
         {
             return (null, new CallRefusal(StatusCodes.Status402PaymentRequired, "Insufficient credits.", reservation));
         }
-        var run = runner.Start(model.Key, caller.Plan, request, cancellationToken);
-        return (new StartedCall(run, reservation.Reservation, routed, caller, endpoint, streamed, watch), null);
+        var hold = new CallHold(reservation.Reservation);
+        var run = runner.Start(model.Key, caller.Plan, request, cancellationToken,
+            (fallback, fallbackRequest, token) => HoldForFallbackAsync(hold, fallback, fallbackRequest, token));
+        return (new StartedCall(run, hold, routed, caller, endpoint, streamed, watch), null);
+    }
+
+    /// <summary>
+    /// Before a fallback: raises the hold to that model's worst case when it is higher, so a pricier fallback is
+    /// covered like the model asked for. False skips the fallback: its worst case is more than the balance can
+    /// hold, its context window cannot take the request, or the hold could not be raised.
+    /// </summary>
+    private async ValueTask<bool> HoldForFallbackAsync(CallHold hold, ModelEntry model, ModelRequest request, CancellationToken cancellationToken)
+    {
+        var inputTokens = counter.CountInput(request);
+        if (!FitsContext(model, request, inputTokens))
+        {
+            return false;
+        }
+        if (hold.Reservation is not { Enforced: true } held)
+        {
+            // Redis not enforcing: the settle charges the served model's price in the ledger alone.
+            return true;
+        }
+        var worstCase = WorstCase(model, request, inputTokens);
+        if (worstCase <= held.Units)
+        {
+            return true;
+        }
+        var raised = await credits.ExtendAsync(held, worstCase, cancellationToken);
+        if (raised is null)
+        {
+            return false;
+        }
+        hold.Reservation = raised;
+        return true;
     }
 
     /// <summary>
@@ -210,13 +251,13 @@ internal sealed class ModelCall(ModelCatalog catalog, ModelRouter router, Fallba
     public async Task<CallCharge> SettleAsync(StartedCall call, HttpContext context, UsageOutcome outcome)
     {
         var requestId = context.TraceIdentifier;
-        var model = call.ServedModel;
+        var model = call.Run.BilledModel;
         var used = call.UsedTokens;
         var cost = CreditPrice.ForTokens(model.InputUsdPerMillion, model.OutputUsdPerMillion, used.InputTokens, used.OutputTokens);
         var charged = cost;
-        if (call.Reservation is not null)
+        if (call.Reservation is { } reservation)
         {
-            var settled = await credits.SettleAsync(call.Reservation, cost, model.Key, requestId, CancellationToken.None);
+            var settled = await credits.SettleAsync(reservation, cost, model.Key, requestId, CancellationToken.None);
             charged = settled.Status == SettleStatus.Unenforced ? cost : settled.ChargedUnits;
         }
 
