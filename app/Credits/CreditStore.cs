@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using Majestix.GoogleCloud.Firestore;
 using Majestix.InferenceApi.Identity;
 using Majestix.InferenceApi.Redis;
 using Microsoft.Extensions.Options;
@@ -94,6 +95,12 @@ internal sealed class CreditStore(
     internal const string ReserveLua = SharedLua + """
 
         local function reserve(balance, holds, expiry, hold_id, amount, now, expires, member)
+          -- A reserve retried after a timeout (it may have run) finds its hold: nothing is held twice.
+          local existing = redis.call('HGET', holds, hold_id)
+          if existing then
+            local _, held_plan, held_topup, held_cycle = parse(existing)
+            return {'ok', int(held_plan), int(held_topup), held_cycle}
+          end
           if redis.call('EXISTS', balance) == 0 then return {'load'} end
           roll(balance, now)
           local plan = tonumber(redis.call('HGET', balance, 'plan'))
@@ -269,7 +276,7 @@ internal sealed class CreditStore(
                     ?? throw new InvalidOperationException("The credit balance was loaded but is missing again.");
             }
             return result;
-        }, unenforced);
+        }, unenforced, repeatable: true);
     }
 
     private async Task<ReserveResult?> TryReserveAsync(string userId, string holdId, long units, TimeSpan holdTtl)
@@ -302,29 +309,55 @@ internal sealed class CreditStore(
     /// is then written in the background by <see cref="LedgerWriter"/>, and the reaper re-drives any entry
     /// that stays pending. Without Redis enforcing (unenforced, or a lost hold) there is no pending marker,
     /// so the ledger entry is written before this returns.
+    /// When Redis cannot be reached (or stays too slow) the charge is not dropped: its ledger entry is written
+    /// first, under the hold id, and the result is <see cref="SettleStatus.Deferred"/>; the caller then runs
+    /// <see cref="CompleteDeferredSettleAsync"/> in the background. A process that dies before that finishes
+    /// leaves the hold to the reaper, which finds the entry and settles the hold at its charge instead of voiding it.
     /// </summary>
     public async Task<SettleResult> SettleAsync(CreditReservation reservation, long actualUnits, string? model = null, string? requestId = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(actualUnits);
-        var userId = reservation.UserId;
-        var member = CreditKeys.HoldMember(userId, reservation.HoldId);
         if (!reservation.Enforced)
         {
             return await ChargeLedgerOnlyAsync(reservation, actualUnits, SettleStatus.Unenforced, model, requestId, cancellationToken);
         }
 
-        var now = time.GetUtcNow();
-        var reply = await guard.RunAsync(async () => (RedisResult[]?)await SettleScript.EvaluateAsync(redis,
-            [CreditKeys.Balance(userId), CreditKeys.Holds(userId), CreditKeys.HoldExpiry, CreditKeys.LedgerPending, UsageReports.CacheKey(userId)],
-            [reservation.HoldId, actualUnits, now.ToUnixTimeMilliseconds(), member, (long)Settings.SettledHoldRetention.TotalMilliseconds]), null);
-        var charge = actualUnits;
+        RedisResult[]? reply;
+        var attempts = 0;
+        try
+        {
+            reply = await guard.RunAsync(async () =>
+            {
+                attempts++;
+                return (RedisResult[]?)await EvaluateSettleAsync(reservation.UserId, reservation.HoldId, actualUnits);
+            }, null, repeatable: true);
+        }
+        catch (RedisUnavailableException exception)
+        {
+            logger.LogWarning("Settle of hold {HoldId} for user {UserId} could not reach Redis ({Reason}); its charge goes to the ledger first",
+                reservation.HoldId, reservation.UserId, exception.InnerException?.GetType().Name);
+            reply = null;
+        }
         if (reply is null)
         {
-            // Redis went down after the reserve (policy `allow`): the ledger still records the usage.
-            return await ChargeLedgerOnlyAsync(reservation, charge, SettleStatus.Unenforced, model, requestId, cancellationToken);
+            return await ChargeLedgerFirstAsync(reservation, actualUnits, model, requestId);
         }
+        return await ReadSettleReplyAsync(reservation, actualUnits, reply, model, requestId, retried: attempts > 1, cancellationToken);
+    }
 
+    private async Task<RedisResult[]> EvaluateSettleAsync(string userId, string holdId, long actualUnits)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        return (RedisResult[])(await SettleScript.EvaluateAsync(redis,
+            [CreditKeys.Balance(userId), CreditKeys.Holds(userId), CreditKeys.HoldExpiry, CreditKeys.LedgerPending, UsageReports.CacheKey(userId)],
+            [holdId, actualUnits, now, CreditKeys.HoldMember(userId, holdId), (long)Settings.SettledHoldRetention.TotalMilliseconds]))!;
+    }
+
+    private async Task<SettleResult> ReadSettleReplyAsync(CreditReservation reservation, long actualUnits, RedisResult[] reply, string? model, string? requestId,
+        bool retried, CancellationToken cancellationToken)
+    {
+        var userId = reservation.UserId;
         var status = (string?)reply[0] switch
         {
             "settled" => SettleStatus.Settled,
@@ -334,7 +367,7 @@ internal sealed class CreditStore(
         };
         if (status == SettleStatus.Lost)
         {
-            return await SettleLostHoldAsync(reservation, charge, balanceLoaded: (string?)reply[0] == "lost", model, requestId, cancellationToken);
+            return await SettleLostHoldAsync(reservation, actualUnits, balanceLoaded: (string?)reply[0] == "lost", model, requestId, cancellationToken);
         }
 
         var result = new SettleResult(status, Long(reply[1]), Long(reply[2]));
@@ -343,13 +376,138 @@ internal sealed class CreditStore(
             logger.LogWarning("Settle of hold {HoldId} for user {UserId} cost {Cost} units, {Shortfall} more than the balance could cover; charged {Charged}",
                 reservation.HoldId, userId, actualUnits, shortfall, result.ChargedUnits);
         }
-        // A duplicate's entry was queued by the settle that charged it.
-        if (result.ChargedUnits > 0 && status != SettleStatus.Duplicate)
+        // A duplicate's entry was queued by the settle that charged it, unless that settle was this one's own attempt
+        // whose reply a timeout lost: then it is queued now (a create of the hold id: it lands once).
+        if (result.ChargedUnits > 0 && (status != SettleStatus.Duplicate || retried))
         {
-            ledgerWriter.Enqueue(userId, reservation.HoldId, new LedgerEntry(LedgerEntryTypes.Charge, -result.PlanUnits, -result.TopupUnits, now,
+            ledgerWriter.Enqueue(userId, reservation.HoldId, new LedgerEntry(LedgerEntryTypes.Charge, -result.PlanUnits, -result.TopupUnits, time.GetUtcNow(),
                 DateTimeOffset.FromUnixTimeMilliseconds(Long(reply[3])), model, requestId));
         }
         return result;
+    }
+
+    /// <summary>
+    /// The charge of a settle Redis could not take, as its ledger entry (id: the hold id) books it: the held parts as
+    /// the settle script charges them, anything beyond them on the plan bucket (a rebuild spills an overdraft into top-up).
+    /// </summary>
+    private LedgerEntry DeferredEntry(CreditReservation reservation, long actualUnits, string? model, string? requestId)
+    {
+        var planCharge = Math.Min(actualUnits, reservation.PlanUnits);
+        var topupCharge = Math.Min(actualUnits - planCharge, reservation.TopupUnits);
+        planCharge = actualUnits - topupCharge;
+        return new LedgerEntry(LedgerEntryTypes.Charge, -planCharge, -topupCharge, time.GetUtcNow(),
+            DateTimeOffset.FromUnixTimeMilliseconds(reservation.CycleStartMs), model, requestId);
+    }
+
+    private async Task<SettleResult> ChargeLedgerFirstAsync(CreditReservation reservation, long actualUnits, string? model, string? requestId)
+    {
+        var entry = DeferredEntry(reservation, actualUnits, model, requestId);
+        var inLedger = actualUnits == 0 || await TryAppendAsync(reservation, entry);
+        return new SettleResult(inLedger ? SettleStatus.Deferred : SettleStatus.Undelivered, -entry.PlanDelta, -entry.TopupDelta);
+    }
+
+    private async Task<bool> TryAppendAsync(CreditReservation reservation, LedgerEntry entry)
+    {
+        try
+        {
+            // Create-if-absent: an entry already there under the hold id is this charge.
+            await ledger.AppendAsync(reservation.UserId, reservation.HoldId, entry, CancellationToken.None);
+            return true;
+        }
+        catch (Exception exception) when (exception is FirestoreException or HttpRequestException or TaskCanceledException)
+        {
+            logger.LogWarning("The ledger entry of hold {HoldId} for user {UserId} could not be written either ({Reason}); retrying",
+                reservation.HoldId, reservation.UserId, exception.GetType().Name);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Finishes a settle that came back <see cref="SettleStatus.Deferred"/> or <see cref="SettleStatus.Undelivered"/>: runs
+    /// the settle script again (idempotent by hold id) until Redis takes it, writing the ledger entry meanwhile if
+    /// it is not there yet. Stops when <paramref name="stopping"/> fires (shutdown): the entry in the ledger
+    /// lets the reaper of any instance settle the hold at its charge. Never throws.
+    /// </summary>
+    public async Task CompleteDeferredSettleAsync(CreditReservation reservation, long actualUnits, string? model, string? requestId, bool inLedger,
+        CancellationToken stopping)
+    {
+        var delay = TimeSpan.FromMilliseconds(200);
+        var entry = DeferredEntry(reservation, actualUnits, model, requestId);
+        while (true)
+        {
+            try
+            {
+                var reply = await EvaluateSettleAsync(reservation.UserId, reservation.HoldId, actualUnits);
+                // A duplicate not in the ledger was settled by an attempt of this call whose reply was lost: its entry is queued.
+                var result = await ReadSettleReplyAsync(reservation, actualUnits, reply, model, requestId, retried: !inLedger, CancellationToken.None);
+                if (inLedger && result.Status == SettleStatus.Duplicate)
+                {
+                    // Settled by the timed-out script itself, or by a rebuild or reaper from the entry: the entry is written.
+                    await LedgerWriter.ConfirmWrittenAsync(redis, [CreditKeys.HoldMember(reservation.UserId, reservation.HoldId)],
+                        time.GetUtcNow() + Settings.SettledHoldRetention);
+                }
+                logger.LogInformation("The deferred settle of hold {HoldId} for user {UserId} reached Redis: {Status}, {Charged} units",
+                    reservation.HoldId, reservation.UserId, result.Status, result.ChargedUnits);
+                return;
+            }
+            catch (Exception exception) when (RedisGuard.IsOutage(exception) || exception is FirestoreException or HttpRequestException)
+            {
+                if (!inLedger && actualUnits > 0)
+                {
+                    inLedger = await TryAppendAsync(reservation, entry);
+                }
+            }
+            catch (Exception exception)
+            {
+                logger.LogError(exception, "The deferred settle of hold {HoldId} for user {UserId} failed", reservation.HoldId, reservation.UserId);
+                return;
+            }
+            try
+            {
+                await Task.Delay(delay, time, stopping);
+            }
+            catch (OperationCanceledException)
+            {
+                if (!inLedger && actualUnits > 0 && !await TryAppendAsync(reservation, entry))
+                {
+                    logger.LogError("Stopped with the charge of hold {HoldId} for user {UserId} ({Units} units) in neither Redis nor the ledger; the reaper will void the hold",
+                        reservation.HoldId, reservation.UserId, actualUnits);
+                }
+                return;
+            }
+            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 5_000));
+        }
+    }
+
+    /// <summary>
+    /// Settles a hold that is still held at the charge of its ledger entry (written first by a settle that could not
+    /// reach Redis), and clears the entry's pending marker at once, since the entry is there. The reaper does this
+    /// instead of voiding such a hold, and a rebuild before counting the ledger, so the charge is counted once.
+    /// </summary>
+    internal async Task<SettleStatus> SettleFromLedgerAsync(string userId, string holdId, LedgerEntry entry)
+    {
+        var reply = await EvaluateSettleAsync(userId, holdId, -(entry.PlanDelta + entry.TopupDelta));
+        await LedgerWriter.ConfirmWrittenAsync(redis, [CreditKeys.HoldMember(userId, holdId)], time.GetUtcNow() + Settings.SettledHoldRetention);
+        return (string?)reply[0] switch
+        {
+            "settled" => SettleStatus.Settled,
+            "duplicate" => SettleStatus.Duplicate,
+            "late" => SettleStatus.Late,
+            _ => SettleStatus.Lost,
+        };
+    }
+
+    /// <summary>The holds still held whose ledger entry is among <paramref name="entryIds"/> (read from the ledger), settled at its charge.</summary>
+    private async Task SettleChargedHoldsAsync(string userId, IReadOnlySet<string> entryIds, CancellationToken cancellationToken)
+    {
+        var holds = await redis.HashGetAllAsync(CreditKeys.Holds(userId));
+        foreach (var hold in holds.Where(h => ((string?)h.Value)?.StartsWith("held|", StringComparison.Ordinal) == true && entryIds.Contains((string)h.Name!)))
+        {
+            if (await ledger.GetEntryAsync(userId, (string)hold.Name!, cancellationToken) is { Type: LedgerEntryTypes.Charge } entry)
+            {
+                await SettleFromLedgerAsync(userId, (string)hold.Name!, entry);
+            }
+        }
     }
 
     /// <summary>
@@ -363,7 +521,7 @@ internal sealed class CreditStore(
         try
         {
             var reply = await guard.RunAsync(async () => (RedisResult[]?)await ExtendHoldScript.EvaluateAsync(redis,
-                [CreditKeys.Balance(userId), CreditKeys.Holds(userId)], [reservation.HoldId, totalUnits, time.GetUtcNow().ToUnixTimeMilliseconds()]), null);
+                [CreditKeys.Balance(userId), CreditKeys.Holds(userId)], [reservation.HoldId, totalUnits, time.GetUtcNow().ToUnixTimeMilliseconds()]), null, repeatable: true);
             if (reply is null || (string?)reply[0] != "ok")
             {
                 return null;
@@ -514,6 +672,9 @@ internal sealed class CreditStore(
         var pendingBefore = await PendingHoldsAsync(userId);
         var (profile, cycle, plan, topup, entryIds) = await ledger.ComputeAsync(userId, time.GetUtcNow(), cancellationToken);
         var pendingAfter = await PendingHoldsAsync(userId);
+        // A hold still held whose charge the read has (written first when its settle could not reach Redis) is settled at that
+        // charge now, so the load neither subtracts it as outstanding nor lets a later settle release it into the balance.
+        await SettleChargedHoldsAsync(userId, entryIds, cancellationToken);
         var missed = pendingBefore.Where(hold => !entryIds.Contains(hold)).ToList();
         var loaded = await LoadScript.EvaluateAsync(redis, [CreditKeys.Balance(userId), CreditKeys.Holds(userId), CreditKeys.LedgerPending],
         [

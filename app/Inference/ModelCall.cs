@@ -259,6 +259,12 @@ internal sealed class ModelCall(ModelCatalog catalog, ModelRouter router, Fallba
         {
             var settled = await credits.SettleAsync(reservation, cost, model.Key, requestId, CancellationToken.None);
             charged = settled.Status == SettleStatus.Unenforced ? cost : settled.ChargedUnits;
+            if (settled.Status is SettleStatus.Deferred or SettleStatus.Undelivered)
+            {
+                // The provider produced the answer: the client gets it, and the charge reaches Redis when it can.
+                var inLedger = settled.Status == SettleStatus.Deferred;
+                backgroundSettles.Retry(stopping => credits.CompleteDeferredSettleAsync(reservation, cost, model.Key, requestId, inLedger, stopping), requestId);
+            }
         }
 
         usage.Record(requestId, new ModelCallUsage
