@@ -25,7 +25,8 @@ internal sealed class CreditReaper(
     AuditLog audit,
     IOptions<CreditOptions> options,
     TimeProvider time,
-    ILogger<CreditReaper> logger) : BackgroundService
+    ILogger<CreditReaper> logger,
+    CreditStore credits) : BackgroundService
 {
     private const int BatchSize = 200;
 
@@ -123,6 +124,16 @@ internal sealed class CreditReaper(
     private async Task<RedisResult[]> ReapOneAsync(string member, long now)
     {
         var (userId, holdId) = CreditKeys.ParseHoldMember(member);
+        // A hold whose settle could not reach Redis had its charge written to the ledger first: the process that was
+        // retrying it may be gone. Settled at that charge, it is charged exactly once instead of going back unbilled.
+        if (((string?)await redis.HashGetAsync(CreditKeys.Holds(userId), holdId))?.StartsWith("held|", StringComparison.Ordinal) == true
+            && await ledger.GetEntryAsync(userId, holdId, CancellationToken.None) is { Type: LedgerEntryTypes.Charge } entry)
+        {
+            var status = await credits.SettleFromLedgerAsync(userId, holdId, entry);
+            logger.LogWarning("Expired hold {HoldId} of user {UserId} had its charge in the ledger; settled from it ({Status}) instead of voided",
+                holdId, userId, status);
+            return [RedisResult.Create((RedisValue)"settled_from_ledger")];
+        }
         return (RedisResult[])(await ReapScript.EvaluateAsync(redis,
             [CreditKeys.Balance(userId), CreditKeys.Holds(userId), CreditKeys.HoldExpiry, CreditKeys.LedgerPending],
             [holdId, member, now, (long)options.Value.FinishedHoldRetention.TotalMilliseconds, (long)options.Value.SettledHoldRetention.TotalMilliseconds]))!;

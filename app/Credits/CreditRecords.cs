@@ -47,6 +47,12 @@ internal enum SettleStatus
     Lost,
 
     Unenforced,
+
+    /// <summary>Redis could not take the settle: the charge is in the ledger (entry id: the hold id), the Redis settle is retried.</summary>
+    Deferred,
+
+    /// <summary>Neither Redis nor the ledger could take the settle yet: both are retried (<c>CreditStore.CompleteDeferredSettleAsync</c>).</summary>
+    Undelivered,
 }
 
 internal sealed record SettleResult(SettleStatus Status, long PlanUnits, long TopupUnits)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using Majestix.GoogleCloud.Firestore;
 using Majestix.InferenceApi.Identity;
 using Majestix.InferenceApi.Redis;
 using Microsoft.Extensions.Options;
@@ -94,6 +95,12 @@ internal sealed class CreditStore(
     internal const string ReserveLua = SharedLua + """
 
         local function reserve(balance, holds, expiry, hold_id, amount, now, expires, member)
+          -- A reserve retried after a timeout (it may have run) finds its hold: nothing is held twice.
+          local existing = redis.call('HGET', holds, hold_id)
+          if existing then
+            local _, held_plan, held_topup, held_cycle = parse(existing)
+            return {'ok', int(held_plan), int(held_topup), held_cycle}
+          end
           if redis.call('EXISTS', balance) == 0 then return {'load'} end
           roll(balance, now)
           local plan = tonumber(redis.call('HGET', balance, 'plan'))
@@ -119,46 +126,72 @@ internal sealed class CreditStore(
         """);
 
     // KEYS: balance, holds, expiry, ledger pending, usage report cache. ARGV: hold id, actual, now ms, member, record retention ms.
-    // Returns {status, plan charged, top-up charged, cycle start}; status settled | duplicate | late | lost
+    // Returns {status, plan charged, top-up charged, cycle start, shortfall}; status settled | duplicate | late | lost
     // (no hold, a balance is loaded) | lost_unloaded (no hold or nothing to charge it from, no balance either).
+    // The actual cost is charged in full: the held parts first, then anything beyond them from the balance (plan
+    // bucket of the hold's cycle, then top-up), never below zero; what the balance could not cover is the shortfall.
     private static readonly RedisScript SettleScript = new(SharedLua + """
 
         local record = redis.call('HGET', KEYS[2], ARGV[1])
         if not record then
-          return {redis.call('EXISTS', KEYS[1]) == 1 and 'lost' or 'lost_unloaded', '0', '0', ''}
+          return {redis.call('EXISTS', KEYS[1]) == 1 and 'lost' or 'lost_unloaded', '0', '0', '', '0'}
         end
         local state, plan_part, topup_part, cycle = parse(record)
-        if state == 'settled' then return {'duplicate', int(plan_part), int(topup_part), cycle} end
+        if state == 'settled' then return {'duplicate', int(plan_part), int(topup_part), cycle, '0'} end
         local now, actual = tonumber(ARGV[3]), tonumber(ARGV[2])
         local status, plan_charge, topup_charge
+        local excess = actual
         if state == 'held' then
           -- The plan part was taken first, so it is charged first and the top-up part is refunded first.
-          local charge = math.min(actual, plan_part + topup_part)
-          plan_charge = math.min(charge, plan_part)
-          topup_charge = charge - plan_charge
+          plan_charge = math.min(actual, plan_part)
+          topup_charge = math.min(actual - plan_charge, topup_part)
           release(KEYS[1], plan_part - plan_charge, topup_part - topup_charge, cycle)
+          excess = actual - plan_charge - topup_charge
           status = 'settled'
         else
-          -- Voided by the reaper, so its credits went back: charge the usage (at most what was held) from
-          -- what the balance holds now, plan first, never below zero.
-          if redis.call('EXISTS', KEYS[1]) == 0 then return {'lost_unloaded', '0', '0', ''} end
-          roll(KEYS[1], now)
-          local charge = math.min(actual, plan_part + topup_part)
-          local plan = math.max(0, tonumber(redis.call('HGET', KEYS[1], 'plan')))
-          local topup = math.max(0, tonumber(redis.call('HGET', KEYS[1], 'topup')))
-          plan_charge = math.min(charge, plan)
-          topup_charge = math.min(charge - plan_charge, topup)
-          cycle = redis.call('HGET', KEYS[1], 'cycle_start')
-          redis.call('HINCRBY', KEYS[1], 'plan', int(-plan_charge))
-          redis.call('HINCRBY', KEYS[1], 'topup', int(-topup_charge))
+          -- Voided by the reaper, so its credits went back: the whole usage comes from what the balance holds now.
+          if redis.call('EXISTS', KEYS[1]) == 0 then return {'lost_unloaded', '0', '0', '', '0'} end
+          plan_charge, topup_charge = 0, 0
           status = 'late'
+        end
+        local shortfall = 0
+        if excess > 0 then
+          if redis.call('EXISTS', KEYS[1]) == 0 then
+            -- No balance to take it from: booked to the plan part; the rebuild that loads the balance subtracts it.
+            plan_charge = plan_charge + excess
+          else
+            roll(KEYS[1], now)
+            if status == 'late' then cycle = redis.call('HGET', KEYS[1], 'cycle_start') end
+            -- Plan credits of another cycle than the hold's cannot be booked on its entry: then top-up only.
+            local plan = 0
+            if redis.call('HGET', KEYS[1], 'cycle_start') == cycle then plan = math.max(0, tonumber(redis.call('HGET', KEYS[1], 'plan'))) end
+            local topup = math.max(0, tonumber(redis.call('HGET', KEYS[1], 'topup')))
+            local from_plan = math.min(excess, plan)
+            local from_topup = math.min(excess - from_plan, topup)
+            redis.call('HINCRBY', KEYS[1], 'plan', int(-from_plan))
+            redis.call('HINCRBY', KEYS[1], 'topup', int(-from_topup))
+            plan_charge = plan_charge + from_plan
+            topup_charge = topup_charge + from_topup
+            shortfall = excess - from_plan - from_topup
+          end
         end
         redis.call('HSET', KEYS[2], ARGV[1], 'settled|' .. int(plan_charge) .. '|' .. int(topup_charge) .. '|' .. cycle)
         redis.call('ZADD', KEYS[3], now + tonumber(ARGV[5]), ARGV[4])
         if plan_charge + topup_charge > 0 then redis.call('ZADD', KEYS[4], now, ARGV[4]) end
         redis.call('DEL', KEYS[5])
-        return {status, int(plan_charge), int(topup_charge), cycle}
+        return {status, int(plan_charge), int(topup_charge), cycle, int(shortfall)}
         """);
+
+    private static readonly RedisScript ExtendHoldScript = new(SharedLua + "\n" + LuaResource("Credits/Lua/extend_hold.lua"));
+
+    /// <summary>A Lua script kept as an embedded resource (its path in the project, with '/').</summary>
+    internal static string LuaResource(string path)
+    {
+        using var stream = typeof(CreditStore).Assembly.GetManifestResourceStream(path)
+            ?? throw new InvalidOperationException($"The embedded Lua script '{path}' is missing.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
 
     // KEYS: balance, applied grants. ARGV: bucket field, amount, grant id, now ms, applied-set ttl s.
     private static readonly RedisScript GrantScript = new(SharedLua + """
@@ -243,7 +276,7 @@ internal sealed class CreditStore(
                     ?? throw new InvalidOperationException("The credit balance was loaded but is missing again.");
             }
             return result;
-        }, unenforced);
+        }, unenforced, repeatable: true);
     }
 
     private async Task<ReserveResult?> TryReserveAsync(string userId, string holdId, long units, TimeSpan holdTtl)
@@ -269,35 +302,62 @@ internal sealed class CreditStore(
     internal static string NewHoldId() => "hold_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
 
     /// <summary>
-    /// Charges actual usage (at most what was held) and returns the rest. Idempotent: settling a hold
+    /// Charges actual usage: the held credits first, the rest returned, anything beyond the hold from the
+    /// balance (never below zero: a shortfall is logged). Idempotent: settling a hold
     /// again returns the first result and moves nothing. Redis first, in one round trip that also marks
     /// the ledger entry pending (and drops the cached usage report); the entry, whose id is the hold id,
     /// is then written in the background by <see cref="LedgerWriter"/>, and the reaper re-drives any entry
     /// that stays pending. Without Redis enforcing (unenforced, or a lost hold) there is no pending marker,
     /// so the ledger entry is written before this returns.
+    /// When Redis cannot be reached (or stays too slow) the charge is not dropped: its ledger entry is written
+    /// first, under the hold id, and the result is <see cref="SettleStatus.Deferred"/>; the caller then runs
+    /// <see cref="CompleteDeferredSettleAsync"/> in the background. A process that dies before that finishes
+    /// leaves the hold to the reaper, which finds the entry and settles the hold at its charge instead of voiding it.
     /// </summary>
     public async Task<SettleResult> SettleAsync(CreditReservation reservation, long actualUnits, string? model = null, string? requestId = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(actualUnits);
-        var userId = reservation.UserId;
-        var member = CreditKeys.HoldMember(userId, reservation.HoldId);
         if (!reservation.Enforced)
         {
-            return await ChargeLedgerOnlyAsync(reservation, Math.Min(actualUnits, reservation.Units), SettleStatus.Unenforced, model, requestId, cancellationToken);
+            return await ChargeLedgerOnlyAsync(reservation, actualUnits, SettleStatus.Unenforced, model, requestId, cancellationToken);
         }
 
-        var now = time.GetUtcNow();
-        var reply = await guard.RunAsync(async () => (RedisResult[]?)await SettleScript.EvaluateAsync(redis,
-            [CreditKeys.Balance(userId), CreditKeys.Holds(userId), CreditKeys.HoldExpiry, CreditKeys.LedgerPending, UsageReports.CacheKey(userId)],
-            [reservation.HoldId, actualUnits, now.ToUnixTimeMilliseconds(), member, (long)Settings.SettledHoldRetention.TotalMilliseconds]), null);
-        var charge = Math.Min(actualUnits, reservation.Units);
+        RedisResult[]? reply;
+        var attempts = 0;
+        try
+        {
+            reply = await guard.RunAsync(async () =>
+            {
+                attempts++;
+                return (RedisResult[]?)await EvaluateSettleAsync(reservation.UserId, reservation.HoldId, actualUnits);
+            }, null, repeatable: true);
+        }
+        catch (RedisUnavailableException exception)
+        {
+            logger.LogWarning("Settle of hold {HoldId} for user {UserId} could not reach Redis ({Reason}); its charge goes to the ledger first",
+                reservation.HoldId, reservation.UserId, exception.InnerException?.GetType().Name);
+            reply = null;
+        }
         if (reply is null)
         {
-            // Redis went down after the reserve (policy `allow`): the ledger still records the usage.
-            return await ChargeLedgerOnlyAsync(reservation, charge, SettleStatus.Unenforced, model, requestId, cancellationToken);
+            return await ChargeLedgerFirstAsync(reservation, actualUnits, model, requestId);
         }
+        return await ReadSettleReplyAsync(reservation, actualUnits, reply, model, requestId, retried: attempts > 1, cancellationToken);
+    }
 
+    private async Task<RedisResult[]> EvaluateSettleAsync(string userId, string holdId, long actualUnits)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        return (RedisResult[])(await SettleScript.EvaluateAsync(redis,
+            [CreditKeys.Balance(userId), CreditKeys.Holds(userId), CreditKeys.HoldExpiry, CreditKeys.LedgerPending, UsageReports.CacheKey(userId)],
+            [holdId, actualUnits, now, CreditKeys.HoldMember(userId, holdId), (long)Settings.SettledHoldRetention.TotalMilliseconds]))!;
+    }
+
+    private async Task<SettleResult> ReadSettleReplyAsync(CreditReservation reservation, long actualUnits, RedisResult[] reply, string? model, string? requestId,
+        bool retried, CancellationToken cancellationToken)
+    {
+        var userId = reservation.UserId;
         var status = (string?)reply[0] switch
         {
             "settled" => SettleStatus.Settled,
@@ -307,17 +367,171 @@ internal sealed class CreditStore(
         };
         if (status == SettleStatus.Lost)
         {
-            return await SettleLostHoldAsync(reservation, charge, balanceLoaded: (string?)reply[0] == "lost", model, requestId, cancellationToken);
+            return await SettleLostHoldAsync(reservation, actualUnits, balanceLoaded: (string?)reply[0] == "lost", model, requestId, cancellationToken);
         }
 
         var result = new SettleResult(status, Long(reply[1]), Long(reply[2]));
-        // A duplicate's entry was queued by the settle that charged it.
-        if (result.ChargedUnits > 0 && status != SettleStatus.Duplicate)
+        if (Long(reply[4]) is > 0 and var shortfall)
         {
-            ledgerWriter.Enqueue(userId, reservation.HoldId, new LedgerEntry(LedgerEntryTypes.Charge, -result.PlanUnits, -result.TopupUnits, now,
+            logger.LogWarning("Settle of hold {HoldId} for user {UserId} cost {Cost} units, {Shortfall} more than the balance could cover; charged {Charged}",
+                reservation.HoldId, userId, actualUnits, shortfall, result.ChargedUnits);
+        }
+        // A duplicate's entry was queued by the settle that charged it, unless that settle was this one's own attempt
+        // whose reply a timeout lost: then it is queued now (a create of the hold id: it lands once).
+        if (result.ChargedUnits > 0 && (status != SettleStatus.Duplicate || retried))
+        {
+            ledgerWriter.Enqueue(userId, reservation.HoldId, new LedgerEntry(LedgerEntryTypes.Charge, -result.PlanUnits, -result.TopupUnits, time.GetUtcNow(),
                 DateTimeOffset.FromUnixTimeMilliseconds(Long(reply[3])), model, requestId));
         }
         return result;
+    }
+
+    /// <summary>
+    /// The charge of a settle Redis could not take, as its ledger entry (id: the hold id) books it: the held parts as
+    /// the settle script charges them, anything beyond them on the plan bucket (a rebuild spills an overdraft into top-up).
+    /// </summary>
+    private LedgerEntry DeferredEntry(CreditReservation reservation, long actualUnits, string? model, string? requestId)
+    {
+        var planCharge = Math.Min(actualUnits, reservation.PlanUnits);
+        var topupCharge = Math.Min(actualUnits - planCharge, reservation.TopupUnits);
+        planCharge = actualUnits - topupCharge;
+        return new LedgerEntry(LedgerEntryTypes.Charge, -planCharge, -topupCharge, time.GetUtcNow(),
+            DateTimeOffset.FromUnixTimeMilliseconds(reservation.CycleStartMs), model, requestId);
+    }
+
+    private async Task<SettleResult> ChargeLedgerFirstAsync(CreditReservation reservation, long actualUnits, string? model, string? requestId)
+    {
+        var entry = DeferredEntry(reservation, actualUnits, model, requestId);
+        var inLedger = actualUnits == 0 || await TryAppendAsync(reservation, entry);
+        return new SettleResult(inLedger ? SettleStatus.Deferred : SettleStatus.Undelivered, -entry.PlanDelta, -entry.TopupDelta);
+    }
+
+    private async Task<bool> TryAppendAsync(CreditReservation reservation, LedgerEntry entry)
+    {
+        try
+        {
+            // Create-if-absent: an entry already there under the hold id is this charge.
+            await ledger.AppendAsync(reservation.UserId, reservation.HoldId, entry, CancellationToken.None);
+            return true;
+        }
+        catch (Exception exception) when (exception is FirestoreException or HttpRequestException or TaskCanceledException)
+        {
+            logger.LogWarning("The ledger entry of hold {HoldId} for user {UserId} could not be written either ({Reason}); retrying",
+                reservation.HoldId, reservation.UserId, exception.GetType().Name);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Finishes a settle that came back <see cref="SettleStatus.Deferred"/> or <see cref="SettleStatus.Undelivered"/>: runs
+    /// the settle script again (idempotent by hold id) until Redis takes it, writing the ledger entry meanwhile if
+    /// it is not there yet. Stops when <paramref name="stopping"/> fires (shutdown): the entry in the ledger
+    /// lets the reaper of any instance settle the hold at its charge. Never throws.
+    /// </summary>
+    public async Task CompleteDeferredSettleAsync(CreditReservation reservation, long actualUnits, string? model, string? requestId, bool inLedger,
+        CancellationToken stopping)
+    {
+        var delay = TimeSpan.FromMilliseconds(200);
+        var entry = DeferredEntry(reservation, actualUnits, model, requestId);
+        while (true)
+        {
+            try
+            {
+                var reply = await EvaluateSettleAsync(reservation.UserId, reservation.HoldId, actualUnits);
+                // A duplicate not in the ledger was settled by an attempt of this call whose reply was lost: its entry is queued.
+                var result = await ReadSettleReplyAsync(reservation, actualUnits, reply, model, requestId, retried: !inLedger, CancellationToken.None);
+                if (inLedger && result.Status == SettleStatus.Duplicate)
+                {
+                    // Settled by the timed-out script itself, or by a rebuild or reaper from the entry: the entry is written.
+                    await LedgerWriter.ConfirmWrittenAsync(redis, [CreditKeys.HoldMember(reservation.UserId, reservation.HoldId)],
+                        time.GetUtcNow() + Settings.SettledHoldRetention);
+                }
+                logger.LogInformation("The deferred settle of hold {HoldId} for user {UserId} reached Redis: {Status}, {Charged} units",
+                    reservation.HoldId, reservation.UserId, result.Status, result.ChargedUnits);
+                return;
+            }
+            catch (Exception exception) when (RedisGuard.IsOutage(exception) || exception is FirestoreException or HttpRequestException)
+            {
+                if (!inLedger && actualUnits > 0)
+                {
+                    inLedger = await TryAppendAsync(reservation, entry);
+                }
+            }
+            catch (Exception exception)
+            {
+                logger.LogError(exception, "The deferred settle of hold {HoldId} for user {UserId} failed", reservation.HoldId, reservation.UserId);
+                return;
+            }
+            try
+            {
+                await Task.Delay(delay, time, stopping);
+            }
+            catch (OperationCanceledException)
+            {
+                if (!inLedger && actualUnits > 0 && !await TryAppendAsync(reservation, entry))
+                {
+                    logger.LogError("Stopped with the charge of hold {HoldId} for user {UserId} ({Units} units) in neither Redis nor the ledger; the reaper will void the hold",
+                        reservation.HoldId, reservation.UserId, actualUnits);
+                }
+                return;
+            }
+            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 5_000));
+        }
+    }
+
+    /// <summary>
+    /// Settles a hold that is still held at the charge of its ledger entry (written first by a settle that could not
+    /// reach Redis), and clears the entry's pending marker at once, since the entry is there. The reaper does this
+    /// instead of voiding such a hold, and a rebuild before counting the ledger, so the charge is counted once.
+    /// </summary>
+    internal async Task<SettleStatus> SettleFromLedgerAsync(string userId, string holdId, LedgerEntry entry)
+    {
+        var reply = await EvaluateSettleAsync(userId, holdId, -(entry.PlanDelta + entry.TopupDelta));
+        await LedgerWriter.ConfirmWrittenAsync(redis, [CreditKeys.HoldMember(userId, holdId)], time.GetUtcNow() + Settings.SettledHoldRetention);
+        return (string?)reply[0] switch
+        {
+            "settled" => SettleStatus.Settled,
+            "duplicate" => SettleStatus.Duplicate,
+            "late" => SettleStatus.Late,
+            _ => SettleStatus.Lost,
+        };
+    }
+
+    /// <summary>The holds still held whose ledger entry is among <paramref name="entryIds"/> (read from the ledger), settled at its charge.</summary>
+    private async Task SettleChargedHoldsAsync(string userId, IReadOnlySet<string> entryIds, CancellationToken cancellationToken)
+    {
+        var holds = await redis.HashGetAllAsync(CreditKeys.Holds(userId));
+        foreach (var hold in holds.Where(h => ((string?)h.Value)?.StartsWith("held|", StringComparison.Ordinal) == true && entryIds.Contains((string)h.Name!)))
+        {
+            if (await ledger.GetEntryAsync(userId, (string)hold.Name!, cancellationToken) is { Type: LedgerEntryTypes.Charge } entry)
+            {
+                await SettleFromLedgerAsync(userId, (string)hold.Name!, entry);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Raises a hold that is still held to <paramref name="totalUnits"/> (plan bucket first, all or nothing) before a
+    /// fallback to a pricier model. Null when the balance cannot cover the difference, the hold is no longer held,
+    /// or Redis cannot be reached: then the fallback is not tried. Idempotent (the total is the argument).
+    /// </summary>
+    public async Task<CreditReservation?> ExtendAsync(CreditReservation reservation, long totalUnits, CancellationToken cancellationToken = default)
+    {
+        var userId = reservation.UserId;
+        try
+        {
+            var reply = await guard.RunAsync(async () => (RedisResult[]?)await ExtendHoldScript.EvaluateAsync(redis,
+                [CreditKeys.Balance(userId), CreditKeys.Holds(userId)], [reservation.HoldId, totalUnits, time.GetUtcNow().ToUnixTimeMilliseconds()]), null, repeatable: true);
+            if (reply is null || (string?)reply[0] != "ok")
+            {
+                return null;
+            }
+            return reservation with { Units = totalUnits, PlanUnits = Long(reply[1]), TopupUnits = Long(reply[2]) };
+        }
+        catch (RedisUnavailableException)
+        {
+            return null;
+        }
     }
 
     /// <summary>
@@ -458,6 +672,9 @@ internal sealed class CreditStore(
         var pendingBefore = await PendingHoldsAsync(userId);
         var (profile, cycle, plan, topup, entryIds) = await ledger.ComputeAsync(userId, time.GetUtcNow(), cancellationToken);
         var pendingAfter = await PendingHoldsAsync(userId);
+        // A hold still held whose charge the read has (written first when its settle could not reach Redis) is settled at that
+        // charge now, so the load neither subtracts it as outstanding nor lets a later settle release it into the balance.
+        await SettleChargedHoldsAsync(userId, entryIds, cancellationToken);
         var missed = pendingBefore.Where(hold => !entryIds.Contains(hold)).ToList();
         var loaded = await LoadScript.EvaluateAsync(redis, [CreditKeys.Balance(userId), CreditKeys.Holds(userId), CreditKeys.LedgerPending],
         [

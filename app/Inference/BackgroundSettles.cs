@@ -16,16 +16,22 @@ internal enum Settlement
 }
 
 /// <summary>
-/// The settles still running after their request ended (<see cref="Settlement.Background"/>). Shutdown waits
-/// for them; it is registered after the ledger writer and the usage publisher, so it stops before them and
-/// what these settles queue is still drained. A process killed outright in the sub-millisecond window leaves
+/// The settles still running after their request ended (<see cref="Settlement.Background"/>), and the retries of
+/// settles Redis could not take (<see cref="Retry"/>). Shutdown waits for them; it is registered after the ledger
+/// writer and the usage publisher, so it stops before them and what these settles queue is still drained. A retry
+/// is told to stop first: its charge is in the ledger under the hold id, and the reaper of any instance settles
+/// the hold at that charge. A process killed outright in the sub-millisecond window of a background settle leaves
 /// the hold to the reaper, which voids it: the call goes unbilled, never billed twice.
 /// </summary>
-internal sealed class BackgroundSettles(ILogger<BackgroundSettles> logger) : IHostedService
+internal sealed class BackgroundSettles(ILogger<BackgroundSettles> logger) : IHostedService, IDisposable
 {
     private readonly ConcurrentDictionary<Task, byte> _running = new();
+    private readonly CancellationTokenSource _stopping = new();
 
     public int Running => _running.Count;
+
+    /// <summary>Runs a settle's retry loop until it is done or shutdown asks it to stop (the token it is given).</summary>
+    public void Retry(Func<CancellationToken, Task> retry, string requestId) => Track(retry(_stopping.Token), requestId);
 
     public void Track(Task settle, string requestId)
     {
@@ -63,6 +69,7 @@ internal sealed class BackgroundSettles(ILogger<BackgroundSettles> logger) : IHo
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        await _stopping.CancelAsync();
         if (!_running.IsEmpty)
         {
             logger.LogInformation("Shutdown waits for {Count} background settles", _running.Count);
@@ -77,4 +84,6 @@ internal sealed class BackgroundSettles(ILogger<BackgroundSettles> logger) : IHo
             logger.LogWarning("Shutdown timed out with {Count} background settles running; the reaper will void their holds", _running.Count);
         }
     }
+
+    public void Dispose() => _stopping.Dispose();
 }

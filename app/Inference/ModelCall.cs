@@ -9,9 +9,17 @@ namespace Majestix.InferenceApi.Inference;
 /// <summary>Why a model call could not start: the status and <c>{"detail"}</c> the client gets.</summary>
 internal sealed record CallRefusal(int StatusCode, string Detail, ReserveResult? QuotaRefusal = null);
 
-/// <summary>A started call: the run to read, the credits held for it, and how the model was chosen.</summary>
-internal sealed record StartedCall(ModelRun Run, CreditReservation? Reservation, bool Routed, CallerContext Caller, string Endpoint, bool Streamed, UsageStopwatch Watch)
+/// <summary>The credits held for a call; a fallback to a pricier model raises the hold (<see cref="CreditStore.ExtendAsync"/>).</summary>
+internal sealed class CallHold(CreditReservation? reservation)
 {
+    public CreditReservation? Reservation { get; set; } = reservation;
+}
+
+/// <summary>A started call: the run to read, the credits held for it, and how the model was chosen.</summary>
+internal sealed record StartedCall(ModelRun Run, CallHold Hold, bool Routed, CallerContext Caller, string Endpoint, bool Streamed, UsageStopwatch Watch)
+{
+    public CreditReservation? Reservation => Hold.Reservation;
+
     /// <summary>The agent task a call made for the executor belongs to (usage events name it).</summary>
     public string? AgentTaskId { get; init; }
 
@@ -71,7 +79,12 @@ internal sealed class ModelCall(ModelCatalog catalog, ModelRouter router, Fallba
         }
 
         var request = buildRequest(model);
-        var worstCase = WorstCase(model, request, cancellationToken);
+        var inputTokens = counter.CountInput(request, cancellationToken);
+        if (ContextRefusal(model, request, inputTokens) is { } tooLong)
+        {
+            return (null, tooLong);
+        }
+        var worstCase = WorstCase(model, request, inputTokens);
         var reservation = await credits.ReserveAsync(billedUserId, worstCase, cancellationToken: cancellationToken);
         return Start(caller, model, request, reservation, routed, endpoint, streamed, watch, cancellationToken);
     }
@@ -96,7 +109,13 @@ internal sealed class ModelCall(ModelCatalog catalog, ModelRouter router, Fallba
 
         var watch = UsageStopwatch.StartNew(time);
         var request = buildRequest(model);
-        var worstCase = WorstCase(model, request, cancellationToken);
+        var inputTokens = counter.CountInput(request, cancellationToken);
+        if (ContextRefusal(model, request, inputTokens) is { } tooLong)
+        {
+            // The gate decides first who is asking: a stranger learns nothing about the body.
+            return await ticket.ResolveAsync() is null ? (null, null) : (null, tooLong);
+        }
+        var worstCase = WorstCase(model, request, inputTokens);
         var (caller, held) = await ticket.ResolveWithHoldAsync(new HoldRequest(worstCase, credits.HoldTtl, catalog.PlansAllowed(model)));
         var refusal = caller is null ? null : PlanRefusal(model, caller);
         if (caller is null || refusal is not null)
@@ -119,8 +138,24 @@ internal sealed class ModelCall(ModelCatalog catalog, ModelRouter router, Fallba
 
     /// <summary>The most a call of <paramref name="request"/> to <paramref name="model"/> can cost: what is held for it.</summary>
     internal long WorstCase(ModelEntry model, ModelRequest request, CancellationToken cancellationToken = default) =>
+        WorstCase(model, request, counter.CountInput(request, cancellationToken));
+
+    private static long WorstCase(ModelEntry model, ModelRequest request, int inputTokens) =>
         CreditPrice.ForTokens(model.InputUsdPerMillion, model.OutputUsdPerMillion,
-            (long)Math.Ceiling(counter.CountInput(request, cancellationToken) * InputEstimateMargin), request.MaxTokens);
+            (long)Math.Ceiling(inputTokens * InputEstimateMargin), OutputLimit(model, request));
+
+    /// <summary>The output limit the model is sent (<see cref="FallbackRunner"/> clamps it the same way).</summary>
+    private static int OutputLimit(ModelEntry model, ModelRequest request) => Math.Clamp(request.MaxTokens, 1, model.MaxOutputTokens);
+
+    /// <summary>Whether the input and the output limit fit the model's context window; the provider would refuse the call otherwise.</summary>
+    internal static bool FitsContext(ModelEntry model, ModelRequest request, int inputTokens) =>
+        (long)inputTokens + OutputLimit(model, request) <= model.ContextWindow;
+
+    private static CallRefusal? ContextRefusal(ModelEntry model, ModelRequest request, int inputTokens) =>
+        FitsContext(model, request, inputTokens)
+            ? null
+            : new CallRefusal(StatusCodes.Status400BadRequest,
+                $"The input ({inputTokens} tokens) plus max_tokens ({OutputLimit(model, request)}) exceeds the {model.ContextWindow}-token context window of model '{model.Key}'.");
 
     private (StartedCall? Call, CallRefusal? Refusal) Start(CallerContext caller, ModelEntry model, ModelRequest request, ReserveResult reservation,
         bool routed, string endpoint, bool streamed, UsageStopwatch watch, CancellationToken cancellationToken)
@@ -129,8 +164,41 @@ internal sealed class ModelCall(ModelCatalog catalog, ModelRouter router, Fallba
         {
             return (null, new CallRefusal(StatusCodes.Status402PaymentRequired, "Insufficient credits.", reservation));
         }
-        var run = runner.Start(model.Key, caller.Plan, request, cancellationToken);
-        return (new StartedCall(run, reservation.Reservation, routed, caller, endpoint, streamed, watch), null);
+        var hold = new CallHold(reservation.Reservation);
+        var run = runner.Start(model.Key, caller.Plan, request, cancellationToken,
+            (fallback, fallbackRequest, token) => HoldForFallbackAsync(hold, fallback, fallbackRequest, token));
+        return (new StartedCall(run, hold, routed, caller, endpoint, streamed, watch), null);
+    }
+
+    /// <summary>
+    /// Before a fallback: raises the hold to that model's worst case when it is higher, so a pricier fallback is
+    /// covered like the model asked for. False skips the fallback: its worst case is more than the balance can
+    /// hold, its context window cannot take the request, or the hold could not be raised.
+    /// </summary>
+    private async ValueTask<bool> HoldForFallbackAsync(CallHold hold, ModelEntry model, ModelRequest request, CancellationToken cancellationToken)
+    {
+        var inputTokens = counter.CountInput(request, cancellationToken);
+        if (!FitsContext(model, request, inputTokens))
+        {
+            return false;
+        }
+        if (hold.Reservation is not { Enforced: true } held)
+        {
+            // Redis not enforcing: the settle charges the served model's price in the ledger alone.
+            return true;
+        }
+        var worstCase = WorstCase(model, request, inputTokens);
+        if (worstCase <= held.Units)
+        {
+            return true;
+        }
+        var raised = await credits.ExtendAsync(held, worstCase, cancellationToken);
+        if (raised is null)
+        {
+            return false;
+        }
+        hold.Reservation = raised;
+        return true;
     }
 
     /// <summary>
@@ -178,20 +246,26 @@ internal sealed class ModelCall(ModelCatalog catalog, ModelRouter router, Fallba
 
     /// <summary>
     /// Charges what the serving model used (provider usage, or counted output when a stream was cut),
-    /// never more than was held. Runs even when the client has gone: the tokens were produced. Reads the
+    /// in full, even beyond what was held. Runs even when the client has gone: the tokens were produced. Reads the
     /// context only before its first await, so it may outlive the request (<see cref="Settlement.Background"/>).
     /// </summary>
     public async Task<CallCharge> SettleAsync(StartedCall call, HttpContext context, UsageOutcome outcome)
     {
         var requestId = context.TraceIdentifier;
-        var model = call.ServedModel;
+        var model = call.Run.BilledModel;
         var used = call.UsedTokens;
         var cost = CreditPrice.ForTokens(model.InputUsdPerMillion, model.OutputUsdPerMillion, used.InputTokens, used.OutputTokens);
         var charged = cost;
-        if (call.Reservation is not null)
+        if (call.Reservation is { } reservation)
         {
-            var settled = await credits.SettleAsync(call.Reservation, cost, model.Key, requestId, CancellationToken.None);
+            var settled = await credits.SettleAsync(reservation, cost, model.Key, requestId, CancellationToken.None);
             charged = settled.Status == SettleStatus.Unenforced ? cost : settled.ChargedUnits;
+            if (settled.Status is SettleStatus.Deferred or SettleStatus.Undelivered)
+            {
+                // The provider produced the answer: the client gets it, and the charge reaches Redis when it can.
+                var inLedger = settled.Status == SettleStatus.Deferred;
+                backgroundSettles.Retry(stopping => credits.CompleteDeferredSettleAsync(reservation, cost, model.Key, requestId, inLedger, stopping), requestId);
+            }
         }
 
         usage.Record(requestId, new ModelCallUsage

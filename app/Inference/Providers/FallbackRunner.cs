@@ -15,9 +15,12 @@ public sealed class FallbackRunner(ModelCatalog catalog, ModelProviders provider
 {
     /// <summary>
     /// Prepares a run of <paramref name="modelKey"/>, which the caller has already checked with <see cref="ModelCatalog.IsAllowed"/>.
-    /// Nothing is sent upstream until <see cref="ModelRun.Events"/> is enumerated.
+    /// Nothing is sent upstream until <see cref="ModelRun.Events"/> is enumerated. <paramref name="beforeFallback"/>, when
+    /// given, is asked before each fallback with the request that model would get: false skips it (the caller
+    /// cannot cover its worst case, or it does not fit), and the next one is tried or the last failure stands.
     /// </summary>
-    public ModelRun Start(string modelKey, Plan plan, ModelRequest request, CancellationToken cancellationToken)
+    public ModelRun Start(string modelKey, Plan plan, ModelRequest request, CancellationToken cancellationToken,
+        Func<ModelEntry, ModelRequest, CancellationToken, ValueTask<bool>>? beforeFallback = null)
     {
         var requested = catalog.Find(modelKey) ?? throw new ArgumentException($"Unknown model '{modelKey}'.", nameof(modelKey));
         if (!ModelCatalog.IsAllowed(requested, plan))
@@ -25,20 +28,34 @@ public sealed class FallbackRunner(ModelCatalog catalog, ModelProviders provider
             // Endpoints answer 403 before getting here; this keeps a missed check from spending a paid model.
             throw new InvalidOperationException($"Model '{modelKey}' is not available on plan {plan.WireName()}.");
         }
-        return new ModelRun(requested, counter, run => RunAsync(run, plan, request, cancellationToken));
+        return new ModelRun(requested, counter, run => RunAsync(run, plan, request, beforeFallback, cancellationToken));
     }
 
-    private async IAsyncEnumerable<ModelEvent> RunAsync(ModelRun run, Plan plan, ModelRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<ModelEvent> RunAsync(ModelRun run, Plan plan, ModelRequest request,
+        Func<ModelEntry, ModelRequest, CancellationToken, ValueTask<bool>>? beforeFallback, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var candidates = new List<ModelEntry> { run.Requested };
         candidates.AddRange(catalog.FallbacksFor(run.Requested.Key, plan)
             .Where(model => request.Tools.Count == 0 || model.SupportsTools));
 
+        ProviderFailureException? lastFailure = null;
         for (var index = 0; index < candidates.Count; index++)
         {
             var model = candidates[index];
             var attemptRequest = ForModel(request, model, run.Requested);
+            if (index > 0 && beforeFallback is not null && !await beforeFallback(model, attemptRequest, cancellationToken))
+            {
+                logger.LogWarning("Fallback {Model} ({Provider}) skipped: the caller's credits cannot cover its worst case, or the input does not fit it",
+                    model.Key, model.ProviderName);
+                if (index + 1 < candidates.Count)
+                {
+                    continue;
+                }
+                throw lastFailure!;
+            }
+            cancellationToken.ThrowIfCancellationRequested();
             var received = new ReceivedOutput();
+            run.Begin(model, attemptRequest, received);
             var started = Stopwatch.GetTimestamp();
             var outputStarted = false;
             await using var events = providers.For(model.Provider)
@@ -71,6 +88,7 @@ public sealed class FallbackRunner(ModelCatalog catalog, ModelProviders provider
                     }
                     if (failure.IsFallbackEligible && index + 1 < candidates.Count)
                     {
+                        lastFailure = failure;
                         break;
                     }
                     throw failure;

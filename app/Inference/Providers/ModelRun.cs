@@ -18,6 +18,11 @@ public sealed class ModelRun
     private ReceivedOutput? _servedOutput;
     private Usage? _reportedUsage;
 
+    // The attempt under way: sent to its provider, neither failed nor serving yet.
+    private ModelEntry? _attemptModel;
+    private ModelRequest? _attemptRequest;
+    private ReceivedOutput? _attemptOutput;
+
     internal ModelRun(ModelEntry requested, TokenCounter counter, Func<ModelRun, IAsyncEnumerable<ModelEvent>> events)
     {
         Requested = requested;
@@ -34,15 +39,23 @@ public sealed class ModelRun
 
     public IReadOnlyList<ModelAttempt> Attempts => _attempts;
 
-    /// <summary>The requested model's key when another model served instead (usage events: <c>fallback_from</c>).</summary>
-    public string? FallbackFrom => ServedBy is { } served && served.Key != Requested.Key ? Requested.Key : null;
+    /// <summary>
+    /// The model whose price the call is charged at: the serving one, else the one whose request was under way
+    /// when the run stopped (a client that left before the first output), else the requested one.
+    /// </summary>
+    public ModelEntry BilledModel => ServedBy ?? _attemptModel ?? Requested;
+
+    /// <summary>The requested model's key when another model was billed instead (usage events: <c>fallback_from</c>).</summary>
+    public string? FallbackFrom => BilledModel.Key != Requested.Key ? Requested.Key : null;
 
     /// <summary>The terminal failure after output had started, if any.</summary>
     public ProviderFailureException? Failure { get; private set; }
 
     /// <summary>
     /// What the serving model used: the provider's numbers when it reported them (zeros included), otherwise
-    /// o200k counts of the request text and of everything received so far. Null while nothing was served.
+    /// o200k counts of the request text and of everything received so far. A request still under way when the
+    /// run stopped (the client left before any output) counts too: its provider bills the input it was sent.
+    /// Null while nothing was served or under way.
     /// </summary>
     public Usage? Usage
     {
@@ -52,15 +65,28 @@ public sealed class ModelRun
             {
                 return _reportedUsage;
             }
-            if (_servedRequest is null || _servedOutput is null)
+            var (request, output) = _servedRequest is not null ? (_servedRequest, _servedOutput) : (_attemptRequest, _attemptOutput);
+            if (request is null || output is null)
             {
                 return null;
             }
-            return new Usage(_counter.CountInput(_servedRequest), _counter.CountOutput(_servedOutput), UsageSource.Counted);
+            return new Usage(_counter.CountInput(request), _counter.CountOutput(output), UsageSource.Counted);
         }
     }
 
-    internal void Record(ModelAttempt attempt) => _attempts.Add(attempt);
+    internal void Record(ModelAttempt attempt)
+    {
+        _attempts.Add(attempt);
+        if (attempt.Failure is not null && ServedBy is null)
+        {
+            // A provider that failed before any output bills nothing; neither does a usage it reported then.
+            (_attemptModel, _attemptRequest, _attemptOutput, _reportedUsage) = (null, null, null, null);
+        }
+    }
+
+    /// <summary>An attempt's request is about to go to its provider.</summary>
+    internal void Begin(ModelEntry model, ModelRequest request, ReceivedOutput received) =>
+        (_attemptModel, _attemptRequest, _attemptOutput, _reportedUsage) = (model, request, received, null);
 
     internal void Serve(ModelEntry model, ModelRequest request, ReceivedOutput received)
     {

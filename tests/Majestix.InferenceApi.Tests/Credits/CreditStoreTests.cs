@@ -110,6 +110,32 @@ public sealed class CreditStoreTests(PlatformFixture platform)
     }
 
     [Fact]
+    public async Task ASettleBeyondTheHoldChargesTheExcessFromThePlanThenTopupAndNeverBelowZero()
+    {
+        await using var app = new InferenceApiApplication(platform, settings: ManualReaper);
+        var credits = app.Credits();
+        await credits.GrantAsync("otto", CreditBucket.Topup, Units(100), "grant-otto", "test");
+
+        var underHeld = (await credits.ReserveAsync("otto", Units(100))).Reservation!;
+        var fromPlan = await credits.SettleAsync(underHeld, Units(450));
+        var spill = (await credits.ReserveAsync("otto", Units(10))).Reservation!;
+        var intoTopup = await credits.SettleAsync(spill, Units(120));
+        var last = (await credits.ReserveAsync("otto", Units(10))).Reservation!;
+        var shortOfIt = await credits.SettleAsync(last, Units(100));
+
+        fromPlan.ShouldBe(new SettleResult(SettleStatus.Settled, Units(450), 0));
+        intoTopup.ShouldBe(new SettleResult(SettleStatus.Settled, Units(50), Units(70)));
+        // 10 held from top-up and the 20 left: the other 70 could not be covered (logged), the balance stays at zero.
+        shortOfIt.ShouldBe(new SettleResult(SettleStatus.Settled, 0, Units(30)));
+        var balance = await credits.GetBalanceAsync("otto");
+        (balance.PlanUnits, balance.TopupUnits).ShouldBe((0L, 0L));
+        await app.WaitForLedgerWritesAsync();
+        var ledger = await app.LedgerAsync("otto");
+        ledger.Where(e => e.Type == LedgerEntryTypes.Charge).Sum(e => -(e.PlanDelta + e.TopupDelta)).ShouldBe(Units(600));
+        (await credits.RefreshAsync("otto")).TotalUnits.ShouldBe(0);
+    }
+
+    [Fact]
     public async Task ReservationsBeyondTheBalanceAreRefusedWholeWithRemainingAndRequired()
     {
         await using var app = new InferenceApiApplication(platform, settings: ManualReaper);
