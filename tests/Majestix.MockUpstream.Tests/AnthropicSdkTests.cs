@@ -52,8 +52,9 @@ public class AnthropicSdkTests(MockUpstreamApp app) : IClassFixture<MockUpstream
         message.Model.Raw().ShouldBe(model);
         message.Usage.OutputTokens.ShouldBe(16);
         message.Usage.OutputTokens.ShouldBe(MockUpstreamApp.Tokenizer.CountTokens(text!.Text));
+        // Request framing 3, the system prompt and the message 4 each, then the texts.
         message.Usage.InputTokens.ShouldBe(
-            MockUpstreamApp.Tokenizer.CountTokens("Be brief.") + MockUpstreamApp.Tokenizer.CountTokens("Describe a harbor at night."));
+            3 + 4 + 4 + MockUpstreamApp.Tokenizer.CountTokens("Be brief.") + MockUpstreamApp.Tokenizer.CountTokens("Describe a harbor at night."));
     }
 
     [Fact]
@@ -85,7 +86,7 @@ public class AnthropicSdkTests(MockUpstreamApp app) : IClassFixture<MockUpstream
         }
 
         types.ShouldBe(["message_start", "content_block_start", .. Enumerable.Repeat("content_block_delta", 30), "content_block_stop", "message_delta", "message_stop"]);
-        inputTokens.ShouldBe(MockUpstreamApp.Tokenizer.CountTokens(prompt));
+        inputTokens.ShouldBe(3 + 4 + MockUpstreamApp.Tokenizer.CountTokens(prompt));
         outputTokens.ShouldBe(30);
         MockUpstreamApp.Tokenizer.CountTokens(text.ToString()).ShouldBe(30);
         stop.ShouldBe(StopReason.EndTurn);

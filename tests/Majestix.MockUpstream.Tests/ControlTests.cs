@@ -97,7 +97,7 @@ public class ControlTests(MockUpstreamApp app) : IClassFixture<MockUpstreamApp>
         var json = await response.Content.ReadFromJsonAsync<JsonObject>();
 
         json!["input_tokens"]!.GetValue<int>().ShouldBe(
-            MockUpstreamApp.Tokenizer.CountTokens("sys prompt") + MockUpstreamApp.Tokenizer.CountTokens("count these words"));
+            3 + 4 + 4 + MockUpstreamApp.Tokenizer.CountTokens("sys prompt") + MockUpstreamApp.Tokenizer.CountTokens("count these words"));
     }
 
     [Fact]

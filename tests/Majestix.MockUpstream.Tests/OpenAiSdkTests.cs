@@ -34,7 +34,7 @@ public class OpenAiSdkTests(MockUpstreamApp app) : IClassFixture<MockUpstreamApp
         completion.Model.ShouldBe(model);
         completion.Usage.OutputTokenCount.ShouldBe(16);
         completion.Usage.OutputTokenCount.ShouldBe(MockUpstreamApp.Tokenizer.CountTokens(text));
-        completion.Usage.InputTokenCount.ShouldBe(MockUpstreamApp.Tokenizer.CountTokens(system) + MockUpstreamApp.Tokenizer.CountTokens(prompt));
+        completion.Usage.InputTokenCount.ShouldBe(3 + 4 + 4 + MockUpstreamApp.Tokenizer.CountTokens(system) + MockUpstreamApp.Tokenizer.CountTokens(prompt));
         completion.Usage.TotalTokenCount.ShouldBe(completion.Usage.InputTokenCount + completion.Usage.OutputTokenCount);
     }
 
@@ -60,7 +60,7 @@ public class OpenAiSdkTests(MockUpstreamApp app) : IClassFixture<MockUpstreamApp
         usage.ShouldNotBeNull();
         usage.OutputTokenCount.ShouldBe(25);
         MockUpstreamApp.Tokenizer.CountTokens(text.ToString()).ShouldBe(25);
-        usage.InputTokenCount.ShouldBe(MockUpstreamApp.Tokenizer.CountTokens("stream please [[mock output_tokens=25]]"));
+        usage.InputTokenCount.ShouldBe(3 + 4 + MockUpstreamApp.Tokenizer.CountTokens("stream please [[mock output_tokens=25]]"));
         var logged = (await app.RequestsForAsync(model)).ShouldHaveSingleItem()!;
         logged["body"]!.GetValue<string>().ShouldContain("\"include_usage\":true");
     }

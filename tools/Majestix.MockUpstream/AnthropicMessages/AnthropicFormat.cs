@@ -45,9 +45,11 @@ internal sealed class AnthropicFormat : WireFormat
             MessageCount = messages.GetArrayLength(),
         };
         request.SeedModel();
+        request.AddBilledOnly(ChatRequest.RequestFramingTokens);
 
         if (root.TryGetProperty("system", out var system))
         {
+            request.AddBilledOnly(ChatRequest.MessageFramingTokens);
             AddContent(request, system, null);
         }
         foreach (var message in messages.EnumerateArray())
@@ -56,6 +58,7 @@ internal sealed class AnthropicFormat : WireFormat
             {
                 throw new InvalidRequestException("messages: each message needs role and content");
             }
+            request.AddBilledOnly(ChatRequest.MessageFramingTokens);
             var userText = new List<string>();
             AddContent(request, content, userText);
             if (OptionalString(message, "role") == "user")
@@ -72,7 +75,9 @@ internal sealed class AnthropicFormat : WireFormat
                 if (tool.ValueKind == JsonValueKind.Object && OptionalString(tool, "name") is { } name
                     && OptionalString(tool, "type") is null or "custom")
                 {
-                    request.Tools.Add(new ToolDefinition(name, tool.TryGetProperty("input_schema", out var schema) ? schema : null));
+                    var schema = tool.TryGetProperty("input_schema", out var s) ? s : (JsonElement?)null;
+                    request.Tools.Add(new ToolDefinition(name, schema));
+                    request.AddBilledOnly(ChatRequest.ToolFramingTokens, name, OptionalString(tool, "description"), schema?.GetRawText());
                 }
             }
         }
@@ -404,6 +409,10 @@ internal sealed class AnthropicFormat : WireFormat
                     break;
                 case "tool_result" when block.TryGetProperty("content", out var result):
                     AddContent(request, result, null); // counted, but never a directive
+                    break;
+                case "tool_use":
+                    request.AddBilledOnly(ChatRequest.ToolFramingTokens, OptionalString(block, "name"),
+                        block.TryGetProperty("input", out var input) ? input.GetRawText() : null);
                     break;
             }
         }

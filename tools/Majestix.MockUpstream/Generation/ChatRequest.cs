@@ -44,4 +44,19 @@ internal sealed class ChatRequest
     }
 
     public void SeedModel() => _seed.Add(Model);
+
+    // Providers bill the framing around the texts too; these counts are the README's input rule.
+    public const int RequestFramingTokens = 3;
+    public const int MessageFramingTokens = 4;
+    public const int ToolFramingTokens = 8;
+
+    /// <summary>Framing, tool names, schemas and tool-call inputs: billed as input, never part of the seed or a directive.</summary>
+    public void AddBilledOnly(int framingTokens, params ReadOnlySpan<string?> texts)
+    {
+        InputTokens += framingTokens;
+        foreach (var text in texts)
+        {
+            InputTokens += string.IsNullOrEmpty(text) ? 0 : TokenCounter.Count(text);
+        }
+    }
 }

@@ -39,12 +39,24 @@ internal sealed class OpenAiFormat : WireFormat
         request.IncludeUsage = request.Stream && root.TryGetProperty("stream_options", out var streamOptions)
             && streamOptions.ValueKind == JsonValueKind.Object && OptionalBool(streamOptions, "include_usage");
         request.SeedModel();
+        request.AddBilledOnly(ChatRequest.RequestFramingTokens);
 
         foreach (var message in messages.EnumerateArray())
         {
             if (message.ValueKind != JsonValueKind.Object)
             {
                 throw new InvalidRequestException("each message must be an object");
+            }
+            request.AddBilledOnly(ChatRequest.MessageFramingTokens);
+            if (message.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var call in calls.EnumerateArray())
+                {
+                    if (call.ValueKind == JsonValueKind.Object && call.TryGetProperty("function", out var called) && called.ValueKind == JsonValueKind.Object)
+                    {
+                        request.AddBilledOnly(ChatRequest.ToolFramingTokens, OptionalString(called, "name"), OptionalString(called, "arguments"));
+                    }
+                }
             }
             var isUser = OptionalString(message, "role") == "user";
             string? userText = null;
@@ -81,7 +93,9 @@ internal sealed class OpenAiFormat : WireFormat
                 if (tool.ValueKind == JsonValueKind.Object && tool.TryGetProperty("function", out var function)
                     && function.ValueKind == JsonValueKind.Object && OptionalString(function, "name") is { } name)
                 {
-                    request.Tools.Add(new ToolDefinition(name, function.TryGetProperty("parameters", out var p) ? p : null));
+                    var parameters = function.TryGetProperty("parameters", out var p) ? p : (JsonElement?)null;
+                    request.Tools.Add(new ToolDefinition(name, parameters));
+                    request.AddBilledOnly(ChatRequest.ToolFramingTokens, name, OptionalString(function, "description"), parameters?.GetRawText());
                 }
             }
         }
