@@ -218,8 +218,10 @@ internal sealed class CallerGate(
     private async Task<GateResult?> PassGateAsync(HttpContext context, string ip, RedisKey? lookup, RedisKey? marker, UserWindow? keyOwnerWindow = null,
         HoldRequest? hold = null)
     {
-        var result = await guard.RunAsync(async () => await gate.PassAsync(ip, limitIp: true, lookup, marker, keyOwnerWindow, hold),
-            new GateResult(GateVerdict.Pass, TimeSpan.Zero, RedisValue.Null, FirstUseThisHour: false));
+        // Safe to run again after a timeout that is this process's slowness: the windows know the member, the hold its id.
+        var member = RedisGate.NewMember();
+        var result = await guard.RunAsync(async () => await gate.PassAsync(ip, limitIp: true, lookup, marker, keyOwnerWindow, hold, member),
+            new GateResult(GateVerdict.Pass, TimeSpan.Zero, RedisValue.Null, FirstUseThisHour: false), repeatable: true);
         switch (result.Verdict)
         {
             case GateVerdict.IpBlocked:

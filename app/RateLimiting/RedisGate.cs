@@ -33,11 +33,13 @@ internal sealed class RedisGate(IDatabase redis, IOptions<RateLimitOptions> opti
 {
     private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1);
 
-    // Shared by the scripts below: trim the window, refuse when full, otherwise record this request.
+    // Shared by the scripts below: trim the window, refuse when full, otherwise record this request. A request
+    // already recorded (its member is there: the script is run again after a timeout) was admitted, and is not counted twice.
     private const string SlidingWindow = """
         local function admit(key, now, limit, window, member)
           redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
           local count = redis.call('ZCARD', key)
+          if redis.call('ZSCORE', key, member) then return true, count, window end
           if count >= limit then
             local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
             return false, count, tonumber(oldest[2]) + window - now
@@ -138,7 +140,7 @@ internal sealed class RedisGate(IDatabase redis, IOptions<RateLimitOptions> opti
     /// plan is one of the hold's (<see cref="GateResult.Hold"/>: null when not held or the balance is not loaded).
     /// </summary>
     public async Task<GateResult> PassAsync(string ip, bool limitIp, RedisKey? lookup, RedisKey? firstUseMarker, UserWindow? keyOwnerWindow = null,
-        HoldRequest? hold = null)
+        HoldRequest? hold = null, string? member = null)
     {
         RedisKey[] keys = (lookup, firstUseMarker, keyOwnerWindow) switch
         {
@@ -151,7 +153,7 @@ internal sealed class RedisGate(IDatabase redis, IOptions<RateLimitOptions> opti
         };
         var now = Now();
         var window = keyOwnerWindow ?? UserWindow.ModelCalls;
-        RedisValue[] values = [now, limitIp ? Limits.PerIpPerMinute : 0, (long)Minute.TotalMilliseconds, Member(), 3600,
+        RedisValue[] values = [now, limitIp ? Limits.PerIpPerMinute : 0, (long)Minute.TotalMilliseconds, member ?? NewMember(), 3600,
             Limits.PerMinute(Plan.Free, window), Limits.PerMinute(Plan.Guru, window), Limits.PerMinute(Plan.Pro, window)];
         if (hold is not null)
         {
@@ -168,10 +170,10 @@ internal sealed class RedisGate(IDatabase redis, IOptions<RateLimitOptions> opti
         return new GateResult(verdict, TimeSpan.FromMilliseconds((long)result[1]), (RedisValue)result[2], (int)result[3] == 1, user, held);
     }
 
-    public async Task<LimitResult> AdmitUserAsync(string userId, UserWindow window, int perMinute)
+    public async Task<LimitResult> AdmitUserAsync(string userId, UserWindow window, int perMinute, string? member = null)
     {
         var result = (RedisResult[])(await UserScript.EvaluateAsync(redis, [RateLimitKeys.User(window, userId)],
-            [Now(), perMinute, (long)Minute.TotalMilliseconds, Member()]))!;
+            [Now(), perMinute, (long)Minute.TotalMilliseconds, member ?? NewMember()]))!;
         return UserLimit((int)result[0] == 1, perMinute, (int)result[1], (long)result[2]);
     }
 
@@ -182,12 +184,15 @@ internal sealed class RedisGate(IDatabase redis, IOptions<RateLimitOptions> opti
     public async Task<bool> RecordAuthFailureAsync(string ip)
     {
         var result = await FailureScript.EvaluateAsync(redis, [RateLimitKeys.AuthFailures(ip), RateLimitKeys.Blocked(ip)],
-            [Now(), Limits.AuthFailureWindowSeconds * 1000L, Limits.AuthFailureThreshold, Limits.BlockSeconds * 1000L, Member()]);
+            [Now(), Limits.AuthFailureWindowSeconds * 1000L, Limits.AuthFailureThreshold, Limits.BlockSeconds * 1000L, NewMember()]);
         return (int)result == 1;
     }
 
     private long Now() => time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    // Members must be unique per request: a client-chosen id would let repeats collapse into one entry.
-    private static string Member() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+    /// <summary>
+    /// A request's stamp in a window. Unique per request (a client-chosen id would let repeats collapse into one entry);
+    /// made once before a script that may be run again, so the repeat finds the request already counted.
+    /// </summary>
+    public static string NewMember() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
 }

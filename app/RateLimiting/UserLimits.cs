@@ -20,7 +20,9 @@ internal sealed class UserLimits(RedisGate gate, RedisGuard guard, AuditLog audi
     public async Task<bool> AdmitAsync(HttpContext context, CallerContext caller, UserWindow window, string? ip, LimitResult? appliedByGate = null)
     {
         var perMinute = limits.Value.PerMinute(caller.Plan, window);
-        var result = appliedByGate ?? await guard.RunAsync(async () => (LimitResult?)await gate.AdmitUserAsync(caller.UserId!, window, perMinute), null);
+        var member = RedisGate.NewMember();
+        var result = appliedByGate
+            ?? await guard.RunAsync(async () => (LimitResult?)await gate.AdmitUserAsync(caller.UserId!, window, perMinute, member), null, repeatable: true);
         if (result is not { } limit)
         {
             return true;

@@ -6,6 +6,7 @@ using System.Text.Json;
 using Majestix.GoogleCloud.Firestore;
 using Majestix.InferenceApi.Credits;
 using Majestix.InferenceApi.Inference.Catalog;
+using Majestix.InferenceApi.RateLimiting;
 using Majestix.InferenceApi.Tests.Credits;
 using Majestix.InferenceApi.Tests.Inference;
 using Majestix.Testing;
@@ -155,15 +156,57 @@ public sealed class DurableSettleTests(PlatformFixture platform) : IAsyncLifetim
         (await app.LedgerAsync("busy")).ShouldHaveSingleItem().PlanDelta.ShouldBe(-Units(30));
     }
 
-    private static async Task<T> WhileRedisIsBusyAsync<T>(StackExchange.Redis.ConnectionMultiplexer other, Func<Task<T>> operation)
+    [Fact]
+    public async Task AModelCallWhoseGateTimesOutWhileRedisIsBusyIsAnsweredAndCountedOnce()
+    {
+        await using var app = App(commandTimeoutMs: "400");
+        await app.SeedUserAsync("gatekeeper", "pro");
+        var (_, apiKey) = await app.SeedKeyAsync("gatekeeper");
+        using var client = app.KeyClient(apiKey);
+        object Body(string text) => new { model = "claude-haiku", stream = false, messages = new[] { new { role = "user", content = text } } };
+        using (var warm = await client.PostAsJsonAsync(Code, Body("warm up")))
+        {
+            warm.StatusCode.ShouldBe(HttpStatusCode.OK);
+        }
+        using var other = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString);
+
+        // The cached key's gate script (key, window, hold in one trip) times out on the client (timeouts are noticed on the
+        // multiplexer's 1 s heartbeat, so Redis stays busy longer than that) and runs late: it is sent again.
+        using var response = await WhileRedisIsBusyAsync(other, () => client.PostAsJsonAsync(Code, Body("while busy")), busyMs: 1400);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await app.Redis().SortedSetLengthAsync(RateLimitKeys.User(UserWindow.ModelCalls, "gatekeeper"))).ShouldBe(2);
+        await app.WaitForLedgerWritesAsync();
+        (await app.LedgerAsync("gatekeeper")).Count.ShouldBe(2);
+        (await app.Redis().HashLengthAsync(CreditKeys.Holds("gatekeeper"))).ShouldBe(2);
+    }
+
+    [Fact]
+    public async Task AWindowScriptRunAgainWithTheSameMemberCountsTheRequestOnce()
+    {
+        await using var app = App();
+        var gate = app.Services.GetRequiredService<RedisGate>();
+        var member = RedisGate.NewMember();
+
+        var first = await gate.AdmitUserAsync("repeat", UserWindow.ModelCalls, perMinute: 1, member);
+        var again = await gate.AdmitUserAsync("repeat", UserWindow.ModelCalls, perMinute: 1, member);
+        var another = await gate.AdmitUserAsync("repeat", UserWindow.ModelCalls, perMinute: 1);
+
+        first.Allowed.ShouldBeTrue();
+        again.Allowed.ShouldBeTrue();
+        another.Allowed.ShouldBeFalse();
+        (await app.Redis().SortedSetLengthAsync(RateLimitKeys.User(UserWindow.ModelCalls, "repeat"))).ShouldBe(1);
+    }
+
+    private static async Task<T> WhileRedisIsBusyAsync<T>(StackExchange.Redis.ConnectionMultiplexer other, Func<Task<T>> operation, int busyMs = 700)
     {
         var busy = other.GetDatabase().ScriptEvaluateAsync("""
             local start = redis.call('TIME')
             while true do
               local now = redis.call('TIME')
-              if (now[1] - start[1]) * 1000000 + now[2] - start[2] > 700000 then return 1 end
+              if (now[1] - start[1]) * 1000000 + now[2] - start[2] > tonumber(ARGV[1]) * 1000 then return 1 end
             end
-            """);
+            """, values: [busyMs]);
         await Task.Delay(50);
         var result = await operation();
         await busy;
