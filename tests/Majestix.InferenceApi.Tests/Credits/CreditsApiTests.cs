@@ -31,6 +31,7 @@ public sealed class CreditsApiTests(PlatformFixture platform)
         var repeat = await PostGrantAsync(admin, body, "ticket-4711");
         var reused = await PostGrantAsync(admin, body with { credits = 99m }, "ticket-4711");
         var withoutKey = await PostGrantAsync(admin, body with { credits = 1m }, null);
+        var another = await PostGrantAsync(admin, body with { credits = 1m }, "ticket-4712");
 
         first.StatusCode.ShouldBe(HttpStatusCode.OK);
         using (var granted = JsonDocument.Parse(await first.Content.ReadAsStringAsync()))
@@ -42,7 +43,12 @@ public sealed class CreditsApiTests(PlatformFixture platform)
         repeat.StatusCode.ShouldBe(HttpStatusCode.OK);
         (await repeat.Content.ReadAsStringAsync()).ShouldContain("\"duplicate\":true");
         reused.StatusCode.ShouldBe(HttpStatusCode.Conflict);
-        withoutKey.StatusCode.ShouldBe(HttpStatusCode.OK);
+        withoutKey.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        using (var refused = JsonDocument.Parse(await withoutKey.Content.ReadAsStringAsync()))
+        {
+            refused.RootElement.GetProperty("detail").GetString()!.ShouldContain("Idempotency-Key");
+        }
+        another.StatusCode.ShouldBe(HttpStatusCode.OK);
         var balance = await RefreshAsync(user);
         balance.GetProperty("topup_balance").GetDecimal().ShouldBe(13.5m);
         balance.GetProperty("credits_remaining").GetDecimal().ShouldBe(513.5m);

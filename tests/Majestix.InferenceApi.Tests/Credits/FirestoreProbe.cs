@@ -19,6 +19,8 @@ internal sealed class FirestoreProbe
     private TaskCompletionSource _arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _queryGate = Completed();
     private TaskCompletionSource _queryAnswered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _commitGate = Completed();
+    private TaskCompletionSource _commitCommitted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _batchWrites;
     private int _failedWrites;
 
@@ -58,6 +60,24 @@ internal sealed class FirestoreProbe
 
     public void ReleaseQueryAnswers() => _queryGate.TrySetResult();
 
+    /// <summary>Completes when a commit has been applied (since the last <see cref="HoldCommitAnswers"/>).</summary>
+    public Task CommitApplied => _commitCommitted.Task;
+
+    /// <summary>Commits are applied when sent, but their answers reach the app only after <see cref="ReleaseCommitAnswers"/>.</summary>
+    public void HoldCommitAnswers()
+    {
+        _commitCommitted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _commitGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    public void ReleaseCommitAnswers() => _commitGate.TrySetResult();
+
+    /// <summary>
+    /// While set, commits are applied but answered 503 UNAVAILABLE: the write happened, the app does not know
+    /// (a connection lost after the request, or a process stopped right after sending it).
+    /// </summary>
+    public bool LoseCommitAnswers { get; set; }
+
     /// <summary>The app with this probe in its Firestore client's pipeline.</summary>
     public WebApplicationFactory<Program> Attach(InferenceApiApplication app) =>
         app.WithWebHostBuilder(web => web.ConfigureTestServices(services =>
@@ -83,6 +103,19 @@ internal sealed class FirestoreProbe
                 await probe._queryGate.Task.WaitAsync(cancellationToken);
                 return answer;
             }
+            if (path.EndsWith(":commit", StringComparison.Ordinal) && !probe.Unavailable)
+            {
+                var committed = await base.SendAsync(request, cancellationToken);
+                await committed.Content.LoadIntoBufferAsync(cancellationToken);
+                probe._commitCommitted.TrySetResult();
+                await probe._commitGate.Task.WaitAsync(cancellationToken);
+                if (probe.LoseCommitAnswers && committed.IsSuccessStatusCode)
+                {
+                    committed.Dispose();
+                    return Unavailable503();
+                }
+                return committed;
+            }
             var batchWrite = path.EndsWith(":batchWrite", StringComparison.Ordinal);
             if (batchWrite)
             {
@@ -97,13 +130,15 @@ internal sealed class FirestoreProbe
                     var body = await request.Content!.ReadAsStringAsync(cancellationToken);
                     Interlocked.Add(ref probe._failedWrites, CountOf(body, "\"currentDocument\""));
                 }
-                return new HttpResponseMessage(HttpStatusCode.ServiceUnavailable)
-                {
-                    Content = new StringContent("""{"error":{"code":503,"message":"test outage","status":"UNAVAILABLE"}}""", Encoding.UTF8, "application/json"),
-                };
+                return Unavailable503();
             }
             return await base.SendAsync(request, cancellationToken);
         }
+
+        private static HttpResponseMessage Unavailable503() => new(HttpStatusCode.ServiceUnavailable)
+        {
+            Content = new StringContent("""{"error":{"code":503,"message":"test outage","status":"UNAVAILABLE"}}""", Encoding.UTF8, "application/json"),
+        };
 
         private static int CountOf(string text, string part)
         {
