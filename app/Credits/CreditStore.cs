@@ -531,8 +531,9 @@ internal sealed class CreditStore(
 
     private async Task<CreditBalance> ComputeFromLedgerAsync(string userId, CancellationToken cancellationToken)
     {
-        var (profile, cycle, plan, topup, _) = await ledger.ComputeAsync(userId, time.GetUtcNow(), cancellationToken);
-        return new CreditBalance(profile.Plan.WireName(), profile.AllocationUnits, plan, Math.Max(0, topup), cycle.Start, cycle.End);
+        var ledgerBalance = await ledger.ReadBalanceAsync(userId, time.GetUtcNow(), [], cancellationToken);
+        return new CreditBalance(ledgerBalance.Profile.Plan.WireName(), ledgerBalance.Profile.AllocationUnits, ledgerBalance.PlanUnits,
+            Math.Max(0, ledgerBalance.TopupUnits), ledgerBalance.Cycle.Start, ledgerBalance.Cycle.End);
     }
 
     /// <summary>
@@ -542,31 +543,40 @@ internal sealed class CreditStore(
     /// moment ago and may have moved it since); with it, the user document's plan and allocation are
     /// taken up again (<c>/credits/refresh</c>). True when this call loaded the balance.
     /// </summary>
-    // Settled charges reach the ledger in the background, so the ledger read may lack some. Pending before the
-    // read and not in it: subtracted even if written and confirmed before the load. Pending after the read and
-    // in it (written, marker not cleared yet): not subtracted again; a marker is only ever removed, so one still
-    // there at the load was there when asked. Pending at the load otherwise: subtracted.
-    // Known gap of replace: a hold settled after the first snapshot whose entry is written and confirmed before
-    // the load, yet after the read, is in neither, so its charge is missed until the next rebuild (a window of
-    // one Firestore query, at most the requests settled in it).
+    // Settled charges reach the ledger in the background, so the ledger read may lack some. The read is of the
+    // ledger's sums (LedgerAggregates) and, in the same request, of the entries of the holds and grants Redis knows
+    // pending: one moment's view, so what it says about an entry holds for the sums. Holds and grants that showed up
+    // after the first look are checked afterwards against the read's time. Pending before or after the read and not
+    // in it: subtracted even if written and confirmed before the load. In it and still marked pending (written, marker
+    // not cleared yet): not subtracted again. Pending at the load otherwise: subtracted.
+    // Known gap of replace: a hold settled after the second look whose entry is written and confirmed before the load
+    // is in neither, so its charge is missed until the next rebuild (a window of one Redis and one Firestore round
+    // trip, at most the requests settled in it).
     public async Task<bool> RebuildAsync(string userId, bool replace, CancellationToken cancellationToken = default)
     {
         var before = await PendingAsync(userId);
-        var (profile, cycle, plan, topup, entryIds) = await ledger.ComputeAsync(userId, time.GetUtcNow(), cancellationToken);
+        var read = await ledger.ReadBalanceAsync(userId, time.GetUtcNow(), [.. before.Holds.Union(before.Grants)], cancellationToken);
         var after = await PendingAsync(userId);
-        var missed = before.Holds.Where(hold => !entryIds.Contains(hold)).ToList();
+        var counted = new HashSet<string>(read.Counted, StringComparer.Ordinal);
+        var unseen = after.Holds.Union(after.Grants).Except(before.Holds).Except(before.Grants).ToList();
+        if (unseen.Count > 0)
+        {
+            counted.UnionWith(await ledger.WrittenByAsync(userId, unseen, read.ReadTime, cancellationToken));
+        }
+        var missed = before.Holds.Union(after.Holds).Where(hold => !counted.Contains(hold)).ToList();
+        var inLedger = after.Holds.Where(counted.Contains).ToList();
         // Grants recorded after the second look had their entry written after the read: not counted by it.
-        var counted = before.Grants.Union(after.Grants).Where(entryIds.Contains).ToList();
-        var inLedger = after.Holds.Where(entryIds.Contains).ToList();
+        var countedGrants = before.Grants.Union(after.Grants).Where(counted.Contains).ToList();
+        var (profile, cycle) = (read.Profile, read.Cycle);
         var loaded = await LoadScript.EvaluateAsync(redis,
             [CreditKeys.Balance(userId), CreditKeys.Holds(userId), CreditKeys.LedgerPending, CreditKeys.Grants(userId), CreditKeys.GrantsPending],
         [
-            plan, topup, profile.AllocationUnits, cycle.Start.ToUnixTimeMilliseconds(), cycle.End.ToUnixTimeMilliseconds(),
+            read.PlanUnits, read.TopupUnits, profile.AllocationUnits, cycle.Start.ToUnixTimeMilliseconds(), cycle.End.ToUnixTimeMilliseconds(),
             profile.Anchor.ToUnixTimeMilliseconds(), cycle.Index, profile.Plan.WireName(), replace ? 1 : 0, userId,
             (long)Settings.FinishedHoldRetention.TotalSeconds, missed.Count, inLedger.Count,
             .. missed.Select(hold => (RedisValue)hold),
             .. inLedger.Select(hold => (RedisValue)hold),
-            .. counted.Select(grant => (RedisValue)grant),
+            .. countedGrants.Select(grant => (RedisValue)grant),
         ]);
         return (int)loaded == 1;
     }

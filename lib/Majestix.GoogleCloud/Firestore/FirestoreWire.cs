@@ -148,6 +148,8 @@ internal sealed class BatchGetResponseWire
 
     public string? Missing { get; set; }
 
+    public string? ReadTime { get; set; }
+
     public GoogleApiErrorBody? Error { get; set; }
 }
 

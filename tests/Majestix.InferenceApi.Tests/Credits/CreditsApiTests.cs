@@ -5,6 +5,7 @@ using System.Text.Json;
 using Majestix.GoogleCloud.Firestore;
 using Majestix.InferenceApi.Credits;
 using Majestix.InferenceApi.Identity;
+using Microsoft.Extensions.DependencyInjection;
 using static Majestix.InferenceApi.Tests.Credits.CreditTestExtensions;
 
 namespace Majestix.InferenceApi.Tests.Credits;
@@ -102,9 +103,9 @@ public sealed class CreditsApiTests(PlatformFixture platform)
         using var client = app.WebClient("paula");
         var hold = (await app.Credits().ReserveAsync("paula", Units(1_000))).Reservation!;
         await app.Credits().SettleAsync(hold, Units(250.75m));
-        // A top-up recorded by another service straight into the ledger, which this Redis never saw.
-        await app.Firestore.CreateAsync("users/paula/ledger/stripe-cs_123", new LedgerEntry(LedgerEntryTypes.Topup, 0, Units(5_000),
-            DateTimeOffset.UtcNow, DateTimeOffset.UnixEpoch), CreditsJson.Default.LedgerEntry);
+        // A top-up recorded by another service in the ledger (through the ledger's write path, which keeps its sums), which this Redis never saw.
+        await app.Services.GetRequiredService<CreditLedger>().AppendAsync("paula", "stripe-cs_123", new LedgerEntry(LedgerEntryTypes.Topup, 0, Units(5_000),
+            DateTimeOffset.UtcNow, DateTimeOffset.UnixEpoch), CancellationToken.None);
 
         var outstanding = (await app.Credits().ReserveAsync("paula", Units(100))).Reservation!;
 
