@@ -29,6 +29,7 @@ internal static class CreditsApi
             .WithTags("Credits");
         user.MapPost("/refresh", RefreshAsync).WithName("RefreshCredits");
         routes.MapUsageReport();
+        routes.MapAdminAnalytics();
         return routes;
     }
 

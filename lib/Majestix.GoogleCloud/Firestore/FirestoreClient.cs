@@ -320,6 +320,41 @@ public sealed class FirestoreClient
         return documents;
     }
 
+    internal async Task<long> RunCountQueryAsync(FirestoreQuery query, CancellationToken cancellationToken)
+    {
+        var parent = query.ParentPath.Length == 0 ? DocumentsRoot : DocumentName(query.ParentPath);
+        var request = new RunAggregationQueryRequestWire
+        {
+            StructuredAggregationQuery = new StructuredAggregationQueryWire
+            {
+                StructuredQuery = query.ToWire(),
+                Aggregations = [new AggregationWire { Alias = "count", Count = new EmptyWire() }],
+            },
+        };
+        var elements = await SendAsync(
+                HttpMethod.Post,
+                EscapePath(parent) + ":runAggregationQuery",
+                request,
+                FirestoreJsonContext.Default.RunAggregationQueryRequestWire,
+                FirestoreJsonContext.Default.ListRunAggregationQueryResponseWire,
+                cancellationToken)
+            .ConfigureAwait(false);
+        foreach (var element in elements)
+        {
+            if (element.Error is { } error)
+            {
+                throw new FirestoreException(GoogleApiError.FromWire(HttpStatusCode.OK, error));
+            }
+
+            if (element.Result?.AggregateFields is { } fields && fields.TryGetValue("count", out var count))
+            {
+                return count.Kind == FirestoreValueKind.Integer ? count.IntegerValue : (long)count.AsNumber();
+            }
+        }
+
+        return 0;
+    }
+
     internal async Task<FirestoreCommitResult> CommitAsync(IReadOnlyList<WriteWire> writes, string? transaction, CancellationToken cancellationToken)
     {
         var request = new CommitRequestWire { Writes = [.. writes], Transaction = transaction };
