@@ -236,15 +236,36 @@ internal sealed class CreditLedger(FirestoreClient firestore, IOptions<CreditOpt
     /// user: in a transaction that reads the flag on the totals document and sets it, so two instances never fold twice.
     /// Entries written since carry the flag and were counted by their own commit.
     /// </summary>
-    private Task FoldLegacyEntriesAsync(string userId, CancellationToken cancellationToken) =>
+    private Task FoldLegacyEntriesAsync(string userId, CancellationToken cancellationToken)
+    {
+        // The requests of one user that arrive together share one fold, rather than contend in as many transactions.
+        var fold = _folds.GetOrAdd(userId, id => new Lazy<Task>(() => FoldOnceAsync(id)));
+        return fold.Value.WaitAsync(cancellationToken);
+    }
+
+    private async Task FoldOnceAsync(string userId)
+    {
+        try
+        {
+            await FoldInTransactionAsync(userId);
+        }
+        finally
+        {
+            _folds.TryRemove(userId, out _);
+        }
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task>> _folds = new(StringComparer.Ordinal);
+
+    private Task FoldInTransactionAsync(string userId) =>
         firestore.RunTransactionAsync(async transaction =>
         {
-            var totals = await transaction.GetAsync(LedgerAggregates.TotalsPath(userId), cancellationToken);
+            var totals = await transaction.GetAsync(LedgerAggregates.TotalsPath(userId));
             if (LedgerAggregates.Number(totals, LedgerAggregates.LegacyFolded) != 0)
             {
                 return;
             }
-            var documents = await transaction.QueryAsync(firestore.Collection($"users/{userId}/ledger"), cancellationToken);
+            var documents = await transaction.QueryAsync(firestore.Collection($"users/{userId}/ledger"));
             var increments = new LedgerAggregates.Increments();
             foreach (var entry in documents.Select(d => d.ConvertTo(CreditsJson.Default.LedgerEntry)).Where(e => e.Aggregated != true))
             {
@@ -252,7 +273,7 @@ internal sealed class CreditLedger(FirestoreClient firestore, IOptions<CreditOpt
             }
             increments.Add(LedgerAggregates.TotalsPath(userId), LedgerAggregates.LegacyFolded, 1);
             increments.WriteTo(transaction);
-        }, cancellationToken: cancellationToken);
+        });
 
     private static string? String(FirestoreDocument document, string field) =>
         document.Fields.TryGetValue(field, out var value) && value.Kind == FirestoreValueKind.String ? value.StringValue : null;
