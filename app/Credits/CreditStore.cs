@@ -448,13 +448,14 @@ internal sealed class CreditStore(
         {
             var (userId, grantId) = CreditKeys.ParseHoldMember(member!);
             var value = await redis.HashGetAsync(CreditKeys.Grants(userId), grantId);
-            if (value.IsNull)
+            var record = value.IsNull ? null : GrantRecord.Parse(value!);
+            if (record is not { State: "pending" })
             {
+                // Forgotten or done: nothing to apply (the scripts that finish a grant remove it themselves).
                 await redis.SortedSetRemoveAsync(CreditKeys.GrantsPending, member);
                 continue;
             }
-            var record = GrantRecord.Parse(value!);
-            if (record.State == "pending" && await FinishGrantAsync(userId, grantId, record, cancellationToken) is GrantOutcome.Applied)
+            if (await FinishGrantAsync(userId, grantId, record, cancellationToken) is GrantOutcome.Applied)
             {
                 applied++;
                 logger.LogWarning("Applied grant {GrantId} for user {UserId}, left pending by the call that asked for it", grantId, userId);
