@@ -17,8 +17,15 @@ internal static class CreditKeys
     /// </summary>
     public static RedisKey BalancePrefix => "credits:";
 
-    /// <summary>Set of grant ids already applied to the hot balance.</summary>
-    public static RedisKey AppliedGrants(string userId) => $"credits:{userId}:grants";
+    /// <summary>
+    /// Hash: grant id → <c>state|plan part|top-up part|cycle start|created ms|entry type|reason</c>, state pending (its
+    /// ledger entry may or may not be written, the balance does not have it) or applied (the balance has it, or a
+    /// rebuild counted it). Applied records are forgotten a retention after the last one; pending ones never.
+    /// </summary>
+    public static RedisKey Grants(string userId) => Balance(userId).Append(":grant-records");
+
+    /// <summary>Sorted set of <see cref="HoldMember"/>-shaped <c>user|grant id</c> of pending grants, by when they were asked for.</summary>
+    public static RedisKey GrantsPending => "credits:grants:pending";
 
     /// <summary>Sorted set of <see cref="HoldMember"/> by when the reaper must look at it (hold expiry, or record cleanup).</summary>
     public static RedisKey HoldExpiry => "credits:holds:expiry";

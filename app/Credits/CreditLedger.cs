@@ -13,8 +13,12 @@ internal sealed record CreditProfile(Plan Plan, long AllocationUnits, DateTimeOf
 /// <summary>
 /// The durable side of credits: <c>users/{uid}</c> (plan, allocation in micro-credits, cycle) and the
 /// append-only ledger under it. Every write is a create of a document whose id is the idempotency key,
-/// so a retried write can never count twice.
+/// so a retried write can never count twice, committed together with the sums it changes (<see cref="LedgerAggregates"/>),
+/// from which balances and usage are read.
 /// </summary>
+/// <summary>The ledger's balance as of <paramref name="ReadTime"/>, and which of the entries asked about it counts.</summary>
+internal sealed record LedgerBalance(CreditProfile Profile, CreditCycle Cycle, long PlanUnits, long TopupUnits, IReadOnlySet<string> Counted, DateTimeOffset ReadTime);
+
 internal sealed class CreditLedger(FirestoreClient firestore, IOptions<CreditOptions> options, TimeProvider time)
 {
     public static string UserPath(string userId) => $"users/{userId}";
@@ -68,12 +72,18 @@ internal sealed class CreditLedger(FirestoreClient firestore, IOptions<CreditOpt
         return new CreditProfile(plan, allocation, start, Timestamp(document, "billing_cycle_end") ?? start.AddMonths(1));
     }
 
-    /// <summary>Appends an entry; false when an entry with this id already exists (nothing is written).</summary>
+    // Entries and the aggregates that count them go in one commit, which holds at most 500 writes (an entry, or an aggregate document).
+    private const int WritesPerCommit = 500;
+
+    /// <summary>
+    /// Appends an entry and its aggregates (<see cref="LedgerAggregates"/>) atomically; false when an entry with this
+    /// id already exists (nothing is written). Every ledger write goes through here or <see cref="AppendBatchAsync"/>.
+    /// </summary>
     public async Task<bool> AppendAsync(string userId, string entryId, LedgerEntry entry, CancellationToken cancellationToken)
     {
         try
         {
-            await firestore.CreateAsync(EntryPath(userId, entryId), entry, CreditsJson.Default.LedgerEntry, cancellationToken);
+            await CommitAsync([(userId, entryId, entry)], cancellationToken);
             return true;
         }
         catch (FirestoreException exception) when (exception.Kind == FirestoreErrorKind.AlreadyExists)
@@ -83,59 +93,187 @@ internal sealed class CreditLedger(FirestoreClient firestore, IOptions<CreditOpt
     }
 
     /// <summary>
-    /// Appends entries in one request that is not atomic; per entry, true when it is in the ledger (written
-    /// now, or an entry with its id was already there) and false when its write failed. A failure of the
-    /// request itself throws, and then any entry may or may not have been written.
+    /// Appends entries and their aggregates, many to a commit; per entry, true when it is in the ledger (written now,
+    /// or an entry with its id was already there) and false when its write failed. A commit that meets an entry
+    /// already written is retried entry by entry. A failure of a request itself throws, and then the entries of
+    /// that commit were not written (a commit is atomic), those of earlier commits were.
     /// </summary>
     public async Task<IReadOnlyList<(bool InLedger, FirestoreErrorKind? Error)>> AppendBatchAsync(
         IReadOnlyList<(string UserId, string EntryId, LedgerEntry Entry)> entries, CancellationToken cancellationToken)
     {
-        var bulk = firestore.BulkWriter();
+        var results = new (bool InLedger, FirestoreErrorKind? Error)[entries.Count];
+        foreach (var chunk in Chunks(entries))
+        {
+            try
+            {
+                await CommitAsync([.. chunk.Select(c => c.entry)], cancellationToken);
+                foreach (var (_, index) in chunk)
+                {
+                    results[index] = (true, null);
+                }
+            }
+            catch (FirestoreException exception) when (exception.Kind == FirestoreErrorKind.AlreadyExists)
+            {
+                foreach (var ((userId, entryId, entry), index) in chunk)
+                {
+                    try
+                    {
+                        results[index] = await AppendAsync(userId, entryId, entry, cancellationToken) ? (true, null) : (true, FirestoreErrorKind.AlreadyExists);
+                    }
+                    catch (FirestoreException failed)
+                    {
+                        results[index] = (false, failed.Kind);
+                    }
+                }
+            }
+        }
+        return results;
+    }
+
+    private static List<List<((string UserId, string EntryId, LedgerEntry Entry) entry, int index)>> Chunks(
+        IReadOnlyList<(string UserId, string EntryId, LedgerEntry Entry)> entries)
+    {
+        var chunks = new List<List<((string, string, LedgerEntry) entry, int index)>>();
+        var current = new List<((string, string, LedgerEntry) entry, int index)>();
+        var documents = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var (userId, _, entry) = entries[i];
+            // An upper bound of the aggregate documents it adds: the user's totals and cycle, and a day shard.
+            string[] touched = [LedgerAggregates.TotalsPath(userId), LedgerAggregates.CyclePath(userId, entry.CycleStart), LedgerAggregates.DayOf(entry.CreatedAt).ToString("O", null)];
+            var added = touched.Count(path => !documents.Contains(path));
+            if (current.Count > 0 && current.Count + documents.Count + 1 + added > WritesPerCommit)
+            {
+                chunks.Add(current);
+                current = [];
+                documents.Clear();
+            }
+            documents.UnionWith(touched);
+            current.Add((entries[i], i));
+        }
+        if (current.Count > 0)
+        {
+            chunks.Add(current);
+        }
+        return chunks;
+    }
+
+    private Task<FirestoreCommitResult> CommitAsync(IReadOnlyList<(string UserId, string EntryId, LedgerEntry Entry)> entries, CancellationToken cancellationToken)
+    {
+        var batch = firestore.Batch();
+        var increments = new LedgerAggregates.Increments();
+        var shard = Random.Shared.Next(LedgerAggregates.DayShards);
         foreach (var (userId, entryId, entry) in entries)
         {
-            bulk.Create(EntryPath(userId, entryId), entry, CreditsJson.Default.LedgerEntry);
+            batch.Create(EntryPath(userId, entryId), entry with { Aggregated = true }, CreditsJson.Default.LedgerEntry);
+            increments.Add(userId, entry, shard);
         }
-        var results = await bulk.WriteAsync(cancellationToken);
-        return [.. results.Select(r => (r.Succeeded || r.Error == FirestoreErrorKind.AlreadyExists, r.Error))];
+        increments.WriteTo(batch);
+        return batch.CommitAsync(cancellationToken);
     }
 
     public Task<LedgerEntry?> GetEntryAsync(string userId, string entryId, CancellationToken cancellationToken) =>
         firestore.GetAsync(EntryPath(userId, entryId), CreditsJson.Default.LedgerEntry, cancellationToken);
 
+    /// <summary>Every entry of the user: a full scan, for tests and the one-time fold of entries older than the aggregates.</summary>
     public async Task<IReadOnlyList<LedgerEntry>> ReadAllAsync(string userId, CancellationToken cancellationToken) =>
-        [.. (await ReadAllWithIdsAsync(userId, cancellationToken)).Select(e => e.Entry)];
-
-    private async Task<IReadOnlyList<(string Id, LedgerEntry Entry)>> ReadAllWithIdsAsync(string userId, CancellationToken cancellationToken)
-    {
-        var documents = await firestore.Collection($"users/{userId}/ledger").GetAsync(cancellationToken);
-        return [.. documents.Select(d => (d.Id, d.ConvertTo(CreditsJson.Default.LedgerEntry)))];
-    }
+        [.. (await firestore.Collection($"users/{userId}/ledger").GetAsync(cancellationToken)).Select(d => d.ConvertTo(CreditsJson.Default.LedgerEntry))];
 
     /// <summary>
-    /// The balance the ledger implies at <paramref name="now"/>: plan = allocation + Σ plan deltas of the
-    /// current cycle (earlier cycles' plan credits expired), top-up = Σ top-up deltas of all time. Also the
-    /// ids of the entries it was computed from.
+    /// The balance the ledger implies at <paramref name="now"/>, from its aggregates: plan = allocation + Σ plan deltas
+    /// booked to the current cycle (earlier cycles' plan credits expired), top-up = Σ top-up deltas of all time. Read in
+    /// one request with the entries <paramref name="entryIds"/>, as of one moment: <see cref="LedgerBalance.Counted"/> are
+    /// those of them the sums include. Two documents plus the ones asked for, however long the ledger.
     /// </summary>
-    public async Task<(CreditProfile Profile, CreditCycle Cycle, long PlanUnits, long TopupUnits, IReadOnlySet<string> EntryIds)> ComputeAsync(
-        string userId, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<LedgerBalance> ReadBalanceAsync(string userId, DateTimeOffset now, IReadOnlyCollection<string> entryIds, CancellationToken cancellationToken)
     {
-        var profileTask = GetOrCreateProfileAsync(userId, cancellationToken);
-        var entriesTask = ReadAllWithIdsAsync(userId, cancellationToken);
-        var profile = await profileTask;
-        var read = await entriesTask;
-        var entries = read.Select(e => e.Entry).ToList();
+        var profile = await GetOrCreateProfileAsync(userId, cancellationToken);
         var cycle = profile.CycleAt(now);
-        var cycleStart = cycle.Start.ToUnixTimeMilliseconds();
-        var plan = profile.AllocationUnits + entries.Where(e => e.CycleStart.ToUnixTimeMilliseconds() == cycleStart).Sum(e => e.PlanDelta);
-        var topup = entries.Sum(e => e.TopupDelta);
+        var totalsName = firestore.Document(LedgerAggregates.TotalsPath(userId)).Name;
+        var cycleName = firestore.Document(LedgerAggregates.CyclePath(userId, cycle.Start)).Name;
+        string[] paths = [LedgerAggregates.TotalsPath(userId), LedgerAggregates.CyclePath(userId, cycle.Start), .. entryIds.Select(id => EntryPath(userId, id))];
+        var snapshot = await firestore.GetAllAsync(paths, cancellationToken);
+        if (LedgerAggregates.Number(snapshot[totalsName], LedgerAggregates.LegacyFolded) == 0)
+        {
+            await FoldLegacyEntriesAsync(userId, cancellationToken);
+            snapshot = await firestore.GetAllAsync(paths, cancellationToken);
+        }
+        var plan = profile.AllocationUnits + LedgerAggregates.Number(snapshot[cycleName], "plan");
+        var topup = LedgerAggregates.Number(snapshot[totalsName], "topup");
         if (plan < 0)
         {
             // Only ledger-only charges (Redis down under `allow`) can overdraw the plan bucket: the rest spills into top-up.
             topup += plan;
             plan = 0;
         }
-        return (profile, cycle, plan, topup, read.Select(e => e.Id).ToHashSet(StringComparer.Ordinal));
+        var counted = entryIds.Where(id => snapshot[firestore.Document(EntryPath(userId, id)).Name] is not null).ToHashSet(StringComparer.Ordinal);
+        return new LedgerBalance(profile, cycle, plan, topup, counted, snapshot.ReadTime);
     }
+
+    /// <summary>Those of <paramref name="entryIds"/> whose entry was written at or before <paramref name="readTime"/> (and so is in sums read then).</summary>
+    public async Task<IReadOnlySet<string>> WrittenByAsync(string userId, IReadOnlyCollection<string> entryIds, DateTimeOffset readTime, CancellationToken cancellationToken)
+    {
+        var snapshot = await firestore.GetAllAsync([.. entryIds.Select(id => EntryPath(userId, id))], cancellationToken);
+        return entryIds.Where(id => snapshot[firestore.Document(EntryPath(userId, id)).Name] is { } entry && entry.CreateTime <= readTime)
+            .ToHashSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>The charge sums of one of the user's cycles (one document).</summary>
+    public async Task<ChargeSums> ReadCycleChargesAsync(string userId, DateTimeOffset cycleStart, CancellationToken cancellationToken)
+    {
+        string[] paths = [LedgerAggregates.TotalsPath(userId), LedgerAggregates.CyclePath(userId, cycleStart)];
+        var read = await firestore.GetAllAsync(paths, cancellationToken);
+        if (LedgerAggregates.Number(read[firestore.Document(paths[0]).Name], LedgerAggregates.LegacyFolded) == 0)
+        {
+            await FoldLegacyEntriesAsync(userId, cancellationToken);
+            read = await firestore.GetAllAsync(paths, cancellationToken);
+        }
+        return LedgerAggregates.ChargesOf(read[firestore.Document(paths[1]).Name]);
+    }
+
+    /// <summary>
+    /// Adds the entries written before the ledger kept aggregates (no <c>aggregated</c> flag) to the aggregates, once per
+    /// user: in a transaction that reads the flag on the totals document and sets it, so two instances never fold twice.
+    /// Entries written since carry the flag and were counted by their own commit.
+    /// </summary>
+    private Task FoldLegacyEntriesAsync(string userId, CancellationToken cancellationToken)
+    {
+        // The requests of one user that arrive together share one fold, rather than contend in as many transactions.
+        var fold = _folds.GetOrAdd(userId, id => new Lazy<Task>(() => FoldOnceAsync(id)));
+        return fold.Value.WaitAsync(cancellationToken);
+    }
+
+    private async Task FoldOnceAsync(string userId)
+    {
+        try
+        {
+            await FoldInTransactionAsync(userId);
+        }
+        finally
+        {
+            _folds.TryRemove(userId, out _);
+        }
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task>> _folds = new(StringComparer.Ordinal);
+
+    private Task FoldInTransactionAsync(string userId) =>
+        firestore.RunTransactionAsync(async transaction =>
+        {
+            var totals = await transaction.GetAsync(LedgerAggregates.TotalsPath(userId));
+            if (LedgerAggregates.Number(totals, LedgerAggregates.LegacyFolded) != 0)
+            {
+                return;
+            }
+            var documents = await transaction.QueryAsync(firestore.Collection($"users/{userId}/ledger"));
+            var increments = new LedgerAggregates.Increments();
+            foreach (var entry in documents.Select(d => d.ConvertTo(CreditsJson.Default.LedgerEntry)).Where(e => e.Aggregated != true))
+            {
+                increments.Add(userId, entry, shard: 0);
+            }
+            increments.Add(LedgerAggregates.TotalsPath(userId), LedgerAggregates.LegacyFolded, 1);
+            increments.WriteTo(transaction);
+        });
 
     private static string? String(FirestoreDocument document, string field) =>
         document.Fields.TryGetValue(field, out var value) && value.Kind == FirestoreValueKind.String ? value.StringValue : null;

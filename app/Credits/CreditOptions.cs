@@ -51,7 +51,7 @@ public sealed class CreditOptions
     [Range(1, 1_000_000)]
     public int LedgerQueueCapacity { get; set; } = 10_000;
 
-    /// <summary>The most ledger entries written in one Firestore request (its limit is 500).</summary>
+    /// <summary>The most ledger entries the writer takes in one pass (a commit holds 500 writes, entries and the sums they change: a pass may take two).</summary>
     [Range(1, 500)]
     public int LedgerBatchSize { get; set; } = 200;
 

@@ -22,11 +22,11 @@ internal static class CreditAuditEvents
 internal sealed class CreditReaper(
     IDatabase redis,
     CreditLedger ledger,
+    CreditStore credits,
     AuditLog audit,
     IOptions<CreditOptions> options,
     TimeProvider time,
-    ILogger<CreditReaper> logger,
-    CreditStore credits) : BackgroundService
+    ILogger<CreditReaper> logger) : BackgroundService
 {
     private const int BatchSize = 200;
 
@@ -70,6 +70,7 @@ internal sealed class CreditReaper(
                 {
                     await ReapAsync(stoppingToken);
                     await RedriveLedgerAsync(stoppingToken);
+                    await RedriveGrantsAsync(stoppingToken);
                 }
                 catch (Exception exception) when (RedisGuard.IsOutage(exception) || exception is FirestoreException or HttpRequestException)
                 {
@@ -187,6 +188,9 @@ internal sealed class CreditReaper(
             }
         }
     }
+
+    /// <summary>Applies grants left pending after the grace by the call that asked for them (<see cref="CreditStore.RedriveGrantsAsync"/>).</summary>
+    public Task<int> RedriveGrantsAsync(CancellationToken cancellationToken = default) => credits.RedriveGrantsAsync(LedgerGrace, cancellationToken);
 
     /// <summary>
     /// The settled records behind a batch of pending ledger markers, read in one pipelined trip: the entries to

@@ -71,7 +71,8 @@ internal sealed record CreditBalance(string Plan, long AllocationUnits, long Pla
 
 /// <summary>
 /// Firestore <c>users/{uid}/ledger/{entry_id}</c>: append-only, the id is the idempotency key (hold id for
-/// charges, grant id for grants). Deltas in micro-credits, negative for spend. No content, no PII.
+/// charges, grant id for grants). Deltas in micro-credits, negative for spend. No content, no PII. <c>aggregated</c>:
+/// written with its aggregates (<see cref="LedgerAggregates"/>); entries without it are folded in once.
 /// </summary>
 public sealed record LedgerEntry(
     string Type,
@@ -82,7 +83,8 @@ public sealed record LedgerEntry(
     string? Model = null,
     string? RequestId = null,
     string? Reason = null,
-    bool? Unenforced = null);
+    bool? Unenforced = null,
+    bool? Aggregated = null);
 
 public static class LedgerEntryTypes
 {

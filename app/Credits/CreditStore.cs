@@ -182,27 +182,13 @@ internal sealed class CreditStore(
         return {status, int(plan_charge), int(topup_charge), cycle, int(shortfall)}
         """);
 
-    private static readonly RedisScript ExtendHoldScript = new(SharedLua + "\n" + LuaResource("Credits/Lua/extend_hold.lua"));
+    // KEYS: balance, holds. ARGV: hold id, new total, now ms (ExtendHold.lua).
+    private static readonly RedisScript ExtendHoldScript = new(SharedLua + CreditScripts.Read("ExtendHold.lua"));
 
-    /// <summary>A Lua script kept as an embedded resource (its path in the project, with '/').</summary>
-    internal static string LuaResource(string path)
-    {
-        using var stream = typeof(CreditStore).Assembly.GetManifestResourceStream(path)
-            ?? throw new InvalidOperationException($"The embedded Lua script '{path}' is missing.");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
-    }
+    // Grants are recorded pending in Redis, then written to the ledger, then applied once (GrantIntent.lua, GrantApply.lua).
+    private static readonly RedisScript GrantIntentScript = new(CreditScripts.Read("GrantIntent.lua"));
 
-    // KEYS: balance, applied grants. ARGV: bucket field, amount, grant id, now ms, applied-set ttl s.
-    private static readonly RedisScript GrantScript = new(SharedLua + """
-
-        if redis.call('EXISTS', KEYS[1]) == 0 then return 'unloaded' end
-        if redis.call('SADD', KEYS[2], ARGV[3]) == 0 then return 'duplicate' end
-        redis.call('EXPIRE', KEYS[2], ARGV[5])
-        roll(KEYS[1], tonumber(ARGV[4]))
-        redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
-        return 'applied'
-        """);
+    private static readonly RedisScript GrantApplyScript = new(SharedLua + CreditScripts.GrantShared + CreditScripts.Read("GrantApply.lua"));
 
     // KEYS: balance. ARGV: now ms. Returns {'load'} or the balance fields.
     private static readonly RedisScript BalanceScript = new(SharedLua + """
@@ -223,17 +209,19 @@ internal sealed class CreditStore(
         return pending
         """);
 
-    // KEYS: balance, holds, ledger pending. ARGV: plan, top-up, allocation, cycle start, cycle end, anchor, cycle index, plan name,
-    // replace 0/1, user id, n, then n holds pending before the ledger read that it did not have, then the holds
-    // pending after the read that it had. Returns 1 when loaded, 0 when a balance was already there (loaded
-    // concurrently) and replace is off.
-    private static readonly RedisScript LoadScript = new(SharedLua + """
+    // KEYS: balance, holds, ledger pending, grant records, pending grants. ARGV: plan, top-up, allocation, cycle start, cycle end,
+    // anchor, cycle index, plan name, replace 0/1, user id, grant record retention s, n, m, then n holds pending before the
+    // ledger read that it did not have, then m holds pending after the read that it had, then the grants the read counted.
+    // Returns 1 when loaded, 0 when a balance was already there (loaded concurrently) and replace is off.
+    private static readonly RedisScript LoadScript = new(SharedLua + CreditScripts.GrantShared + """
 
         if ARGV[9] == '0' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
         local plan, topup = tonumber(ARGV[1]), tonumber(ARGV[2])
-        local missed, in_ledger, n = {}, {}, tonumber(ARGV[11])
-        for i = 12, 11 + n do missed[ARGV[i]] = true end
-        for i = 12 + n, #ARGV do in_ledger[ARGV[i]] = true end
+        local missed, in_ledger, counted = {}, {}, {}
+        local n, m = tonumber(ARGV[12]), tonumber(ARGV[13])
+        for i = 14, 13 + n do missed[ARGV[i]] = true end
+        for i = 14 + n, 13 + n + m do in_ledger[ARGV[i]] = true end
+        for i = 14 + n + m, #ARGV do counted[ARGV[i]] = true end
         -- Outstanding holds are not in the ledger yet: what they hold is not available. Nor are the charges
         -- of settled holds the ledger read did not have: pending then (even if written since) or pending now.
         local holds = redis.call('HGETALL', KEYS[2])
@@ -246,6 +234,20 @@ internal sealed class CreditStore(
             if cycle == ARGV[4] then plan = plan - held_plan end
           end
         end
+        -- A pending grant the read counted is applied by this load (its own apply then finds it done). An applied
+        -- grant the read did not count had its entry written after the read: the balance replaced here had it.
+        local grants = redis.call('HGETALL', KEYS[4])
+        for i = 1, #grants, 2 do
+          local id = grants[i]
+          local state, granted_plan, granted_topup, cycle, rest = grant_parse(grants[i + 1])
+          if counted[id] then
+            if state == 'pending' then grant_mark_done(KEYS[4], KEYS[5], ARGV[10], id, 'loaded', granted_plan, granted_topup, cycle, rest) end
+          elseif state ~= 'pending' then
+            topup = topup + tonumber(granted_topup)
+            if cycle == ARGV[4] then plan = plan + tonumber(granted_plan) end
+          end
+        end
+        grant_expire_when_settled(KEYS[4], ARGV[11])
         redis.call('DEL', KEYS[1])
         redis.call('HSET', KEYS[1], 'plan', int(math.max(0, plan)), 'topup', int(math.max(0, topup)), 'allocation', ARGV[3],
           'cycle_start', ARGV[4], 'cycle_end', ARGV[5], 'anchor', ARGV[6], 'cycle_index', ARGV[7], 'plan_name', ARGV[8])
@@ -498,14 +500,20 @@ internal sealed class CreditStore(
     }
 
     /// <summary>The holds still held whose ledger entry is among <paramref name="entryIds"/> (read from the ledger), settled at its charge.</summary>
-    private async Task SettleChargedHoldsAsync(string userId, IReadOnlySet<string> entryIds, CancellationToken cancellationToken)
+    private async Task SettleChargedHoldsAsync(string userId, CancellationToken cancellationToken)
     {
-        var holds = await redis.HashGetAllAsync(CreditKeys.Holds(userId));
-        foreach (var hold in holds.Where(h => ((string?)h.Value)?.StartsWith("held|", StringComparison.Ordinal) == true && entryIds.Contains((string)h.Name!)))
+        var held = (await redis.HashGetAllAsync(CreditKeys.Holds(userId)))
+            .Where(h => ((string?)h.Value)?.StartsWith("held|", StringComparison.Ordinal) == true).Select(h => (string)h.Name!).ToList();
+        if (held.Count == 0)
         {
-            if (await ledger.GetEntryAsync(userId, (string)hold.Name!, cancellationToken) is { Type: LedgerEntryTypes.Charge } entry)
+            return;
+        }
+        var written = await ledger.WrittenByAsync(userId, held, DateTimeOffset.MaxValue, cancellationToken);
+        foreach (var hold in held.Where(written.Contains))
+        {
+            if (await ledger.GetEntryAsync(userId, hold, cancellationToken) is { Type: LedgerEntryTypes.Charge } entry)
             {
-                await SettleFromLedgerAsync(userId, (string)hold.Name!, entry);
+                await SettleFromLedgerAsync(userId, hold, entry);
             }
         }
     }
@@ -594,30 +602,117 @@ internal sealed class CreditStore(
     }
 
     /// <summary>
-    /// Adds credits to a bucket: the ledger entry first (its id is the idempotency key, so a repeat is
-    /// recognised there), then the hot balance. A balance Redis does not hold yet picks the grant up when
-    /// it is rebuilt. <see cref="GrantResult.Conflict"/>: the key was used before for a different grant.
+    /// Adds credits to a bucket, exactly once per <paramref name="grantId"/> whatever interleaves: the grant is
+    /// recorded pending in Redis, its ledger entry written (the id is the entry's id), then the pending record is
+    /// applied to the balance in one script that marks it applied. A rebuild that counted the entry marks it applied
+    /// itself, so the apply finds nothing left to do; a grant whose apply never ran (a crash, an outage) is finished
+    /// by a retry with the same id or by the reaper (<see cref="RedriveGrantsAsync"/>). Admin grants and top-ups
+    /// (entry type <c>topup</c>) take this one path. <see cref="GrantResult.Conflict"/>: the id was used before for
+    /// a different grant; <see cref="GrantResult.Duplicate"/>: an earlier call with this id applied it.
     /// </summary>
     public async Task<GrantResult> GrantAsync(string userId, CreditBucket bucket, long units, string grantId, string? reason,
         string entryType = LedgerEntryTypes.Grant, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(units);
-        var now = time.GetUtcNow();
+        var now = CreditCycle.ToMilliseconds(time.GetUtcNow());
         var cycleStart = bucket == CreditBucket.Plan
             ? (await ledger.GetOrCreateProfileAsync(userId, cancellationToken)).CycleAt(now).Start
             : DateTimeOffset.UnixEpoch;
-        var entry = new LedgerEntry(entryType, bucket == CreditBucket.Plan ? units : 0, bucket == CreditBucket.Topup ? units : 0, now, cycleStart,
-            Reason: reason);
-        if (!await ledger.AppendAsync(userId, grantId, entry, cancellationToken))
+        var asked = new GrantRecord("pending", bucket == CreditBucket.Plan ? units : 0, bucket == CreditBucket.Topup ? units : 0, cycleStart, now,
+            entryType, reason ?? "");
+        var intent = await guard.RunAsync(async () => (RedisResult[]?)await GrantIntentScript.EvaluateAsync(redis,
+            [CreditKeys.Grants(userId), CreditKeys.GrantsPending],
+            [grantId, asked.Format(), CreditKeys.HoldMember(userId, grantId), now.ToUnixTimeMilliseconds()]), null);
+        if (intent is null)
+        {
+            // Redis is down under `allow`: the ledger alone, which the next rebuild or refresh counts.
+            var appended = await ledger.AppendAsync(userId, grantId, asked.Entry, cancellationToken);
+            var conflict = !appended && !asked.SameGrant(await ledger.GetEntryAsync(userId, grantId, cancellationToken));
+            return new GrantResult(grantId, units, Duplicate: !appended, Conflict: conflict);
+        }
+
+        var record = GrantRecord.Parse((string)intent[1]!);
+        if (!asked.SameGrant(record.Entry))
+        {
+            return new GrantResult(grantId, units, Duplicate: true, Conflict: true);
+        }
+        if (record.State != "pending")
+        {
+            return new GrantResult(grantId, units, Duplicate: true, Conflict: false);
+        }
+        var finished = await FinishGrantAsync(userId, grantId, record, cancellationToken);
+        var createdHere = (string?)intent[0] == "new";
+        // A rebuild that counted the grant before its apply did this call's work when this call made the record.
+        var duplicate = finished is GrantOutcome.Conflict or GrantOutcome.AlreadyApplied || (finished == GrantOutcome.Loaded && !createdHere);
+        return new GrantResult(grantId, units, duplicate, Conflict: finished == GrantOutcome.Conflict);
+    }
+
+    /// <summary>
+    /// Re-drives grants pending for longer than <paramref name="grace"/> (their caller crashed or gave up between the
+    /// record and the apply): writes the ledger entry if it is missing, then applies it. Returns how many it applied.
+    /// </summary>
+    public async Task<int> RedriveGrantsAsync(TimeSpan grace, CancellationToken cancellationToken = default)
+    {
+        var before = (time.GetUtcNow() - grace).ToUnixTimeMilliseconds();
+        var pending = await redis.SortedSetRangeByScoreAsync(CreditKeys.GrantsPending, double.NegativeInfinity, before, take: 200);
+        var applied = 0;
+        foreach (var member in pending)
+        {
+            var (userId, grantId) = CreditKeys.ParseHoldMember(member!);
+            var value = await redis.HashGetAsync(CreditKeys.Grants(userId), grantId);
+            var record = value.IsNull ? null : GrantRecord.Parse(value!);
+            if (record is not { State: "pending" })
+            {
+                // Forgotten or done: nothing to apply (the scripts that finish a grant remove it themselves).
+                await redis.SortedSetRemoveAsync(CreditKeys.GrantsPending, member);
+                continue;
+            }
+            if (await FinishGrantAsync(userId, grantId, record, cancellationToken) is GrantOutcome.Applied)
+            {
+                applied++;
+                logger.LogWarning("Applied grant {GrantId} for user {UserId}, left pending by the call that asked for it", grantId, userId);
+            }
+        }
+        return applied;
+    }
+
+    private enum GrantOutcome
+    {
+        Applied,
+        Loaded,
+        AlreadyApplied,
+        Conflict,
+    }
+
+    private async Task<GrantOutcome> FinishGrantAsync(string userId, string grantId, GrantRecord record, CancellationToken cancellationToken)
+    {
+        var mode = "apply";
+        if (!await ledger.AppendAsync(userId, grantId, record.Entry, cancellationToken))
         {
             var existing = await ledger.GetEntryAsync(userId, grantId, cancellationToken);
-            var same = existing is not null && existing.PlanDelta == entry.PlanDelta && existing.TopupDelta == entry.TopupDelta && existing.Type == entryType;
-            return new GrantResult(grantId, units, Duplicate: true, Conflict: !same);
+            if (!record.SameGrant(existing))
+            {
+                // The id's entry is a different, older grant whose record Redis has forgotten: this record is void.
+                await Task.WhenAll(redis.HashDeleteAsync(CreditKeys.Grants(userId), grantId),
+                    redis.SortedSetRemoveAsync(CreditKeys.GrantsPending, CreditKeys.HoldMember(userId, grantId)));
+                return GrantOutcome.Conflict;
+            }
+            if (existing!.CreatedAt != record.Entry.CreatedAt)
+            {
+                // Written under an earlier record, forgotten a retention after it was applied: applied long ago.
+                mode = "counted";
+            }
         }
-        await guard.RunAsync(async () => (string?)await GrantScript.EvaluateAsync(redis,
-            [CreditKeys.Balance(userId), CreditKeys.AppliedGrants(userId)],
-            [bucket == CreditBucket.Plan ? "plan" : "topup", units, grantId, now.ToUnixTimeMilliseconds(), (long)Settings.FinishedHoldRetention.TotalSeconds]), null);
-        return new GrantResult(grantId, units, Duplicate: false, Conflict: false);
+        var status = (string?)await GrantApplyScript.EvaluateAsync(redis,
+            [CreditKeys.Balance(userId), CreditKeys.Grants(userId), CreditKeys.GrantsPending],
+            [userId, grantId, time.GetUtcNow().ToUnixTimeMilliseconds(), (long)Settings.FinishedHoldRetention.TotalSeconds, mode]);
+        ForgetUsageReport(userId);
+        return status switch
+        {
+            "applied" or "unloaded" => GrantOutcome.Applied,
+            "loaded" => GrantOutcome.Loaded,
+            _ => GrantOutcome.AlreadyApplied,
+        };
     }
 
     /// <summary>The hot balance (one round trip), rebuilt first when Redis does not hold it; from the ledger when Redis is down under `allow`.</summary>
@@ -649,8 +744,9 @@ internal sealed class CreditStore(
 
     private async Task<CreditBalance> ComputeFromLedgerAsync(string userId, CancellationToken cancellationToken)
     {
-        var (profile, cycle, plan, topup, _) = await ledger.ComputeAsync(userId, time.GetUtcNow(), cancellationToken);
-        return new CreditBalance(profile.Plan.WireName(), profile.AllocationUnits, plan, Math.Max(0, topup), cycle.Start, cycle.End);
+        var ledgerBalance = await ledger.ReadBalanceAsync(userId, time.GetUtcNow(), [], cancellationToken);
+        return new CreditBalance(ledgerBalance.Profile.Plan.WireName(), ledgerBalance.Profile.AllocationUnits, ledgerBalance.PlanUnits,
+            Math.Max(0, ledgerBalance.TopupUnits), ledgerBalance.Cycle.Start, ledgerBalance.Cycle.End);
     }
 
     /// <summary>
@@ -660,36 +756,54 @@ internal sealed class CreditStore(
     /// moment ago and may have moved it since); with it, the user document's plan and allocation are
     /// taken up again (<c>/credits/refresh</c>). True when this call loaded the balance.
     /// </summary>
-    // Settled charges reach the ledger in the background, so the ledger read may lack some. Pending before the
-    // read and not in it: subtracted even if written and confirmed before the load. Pending after the read and
-    // in it (written, marker not cleared yet): not subtracted again; a marker is only ever removed, so one still
-    // there at the load was there when asked. Pending at the load otherwise: subtracted.
-    // Known gap of replace: a hold settled after the first snapshot whose entry is written and confirmed before
-    // the load, yet after the read, is in neither, so its charge is missed until the next rebuild (a window of
-    // one Firestore query, at most the requests settled in it).
+    // Settled charges reach the ledger in the background, so the ledger read may lack some. The read is of the
+    // ledger's sums (LedgerAggregates) and, in the same request, of the entries of the holds and grants Redis knows
+    // pending: one moment's view, so what it says about an entry holds for the sums. Holds and grants that showed up
+    // after the first look are checked afterwards against the read's time. Pending before or after the read and not
+    // in it: subtracted even if written and confirmed before the load. In it and still marked pending (written, marker
+    // not cleared yet): not subtracted again. Pending at the load otherwise: subtracted.
+    // Known gap of replace: a hold settled after the second look whose entry is written and confirmed before the load
+    // is in neither, so its charge is missed until the next rebuild (a window of one Redis and one Firestore round
+    // trip, at most the requests settled in it).
     public async Task<bool> RebuildAsync(string userId, bool replace, CancellationToken cancellationToken = default)
     {
-        var pendingBefore = await PendingHoldsAsync(userId);
-        var (profile, cycle, plan, topup, entryIds) = await ledger.ComputeAsync(userId, time.GetUtcNow(), cancellationToken);
-        var pendingAfter = await PendingHoldsAsync(userId);
-        // A hold still held whose charge the read has (written first when its settle could not reach Redis) is settled at that
-        // charge now, so the load neither subtracts it as outstanding nor lets a later settle release it into the balance.
-        await SettleChargedHoldsAsync(userId, entryIds, cancellationToken);
-        var missed = pendingBefore.Where(hold => !entryIds.Contains(hold)).ToList();
-        var loaded = await LoadScript.EvaluateAsync(redis, [CreditKeys.Balance(userId), CreditKeys.Holds(userId), CreditKeys.LedgerPending],
+        // A hold still held whose charge is in the ledger (written first when its settle could not reach Redis) is settled at
+        // that charge first, so the load neither subtracts it as outstanding nor lets a later settle release it into the balance.
+        await SettleChargedHoldsAsync(userId, cancellationToken);
+        var before = await PendingAsync(userId);
+        var read = await ledger.ReadBalanceAsync(userId, time.GetUtcNow(), [.. before.Holds.Union(before.Grants)], cancellationToken);
+        var after = await PendingAsync(userId);
+        var counted = new HashSet<string>(read.Counted, StringComparer.Ordinal);
+        var unseen = after.Holds.Union(after.Grants).Except(before.Holds).Except(before.Grants).ToList();
+        if (unseen.Count > 0)
+        {
+            counted.UnionWith(await ledger.WrittenByAsync(userId, unseen, read.ReadTime, cancellationToken));
+        }
+        var missed = before.Holds.Union(after.Holds).Where(hold => !counted.Contains(hold)).ToList();
+        var inLedger = after.Holds.Where(counted.Contains).ToList();
+        // Grants recorded after the second look had their entry written after the read: not counted by it.
+        var countedGrants = before.Grants.Union(after.Grants).Where(counted.Contains).ToList();
+        var (profile, cycle) = (read.Profile, read.Cycle);
+        var loaded = await LoadScript.EvaluateAsync(redis,
+            [CreditKeys.Balance(userId), CreditKeys.Holds(userId), CreditKeys.LedgerPending, CreditKeys.Grants(userId), CreditKeys.GrantsPending],
         [
-            plan, topup, profile.AllocationUnits, cycle.Start.ToUnixTimeMilliseconds(), cycle.End.ToUnixTimeMilliseconds(),
-            profile.Anchor.ToUnixTimeMilliseconds(), cycle.Index, profile.Plan.WireName(), replace ? 1 : 0, userId, missed.Count,
+            read.PlanUnits, read.TopupUnits, profile.AllocationUnits, cycle.Start.ToUnixTimeMilliseconds(), cycle.End.ToUnixTimeMilliseconds(),
+            profile.Anchor.ToUnixTimeMilliseconds(), cycle.Index, profile.Plan.WireName(), replace ? 1 : 0, userId,
+            (long)Settings.FinishedHoldRetention.TotalSeconds, missed.Count, inLedger.Count,
             .. missed.Select(hold => (RedisValue)hold),
-            .. pendingAfter.Where(entryIds.Contains).Select(hold => (RedisValue)hold),
+            .. inLedger.Select(hold => (RedisValue)hold),
+            .. countedGrants.Select(grant => (RedisValue)grant),
         ]);
         return (int)loaded == 1;
     }
 
-    private async Task<List<string>> PendingHoldsAsync(string userId)
+    /// <summary>The user's holds whose ledger entry is pending, and the ids of the grants Redis has records of (one round trip).</summary>
+    private async Task<(List<string> Holds, List<string> Grants)> PendingAsync(string userId)
     {
-        var reply = (RedisResult[])(await PendingHoldsScript.EvaluateAsync(redis, [CreditKeys.Holds(userId), CreditKeys.LedgerPending], [userId]))!;
-        return [.. reply.Select(hold => (string)hold!)];
+        var holds = PendingHoldsScript.EvaluateAsync(redis, [CreditKeys.Holds(userId), CreditKeys.LedgerPending], [userId]);
+        var grants = redis.HashKeysAsync(CreditKeys.Grants(userId));
+        await Task.WhenAll(holds, grants);
+        return ([.. ((RedisResult[])(await holds)!).Select(hold => (string)hold!)], [.. (await grants).Select(grant => (string)grant!)]);
     }
 
     /// <summary><c>/credits/refresh</c>: re-reads the user document and ledger into Redis.</summary>

@@ -29,6 +29,7 @@ internal static class CreditsApi
             .WithTags("Credits");
         user.MapPost("/refresh", RefreshAsync).WithName("RefreshCredits");
         routes.MapUsageReport();
+        routes.MapAdminAnalytics();
         return routes;
     }
 
@@ -64,7 +65,7 @@ internal static class CreditsApi
         }
         var userId = request!.UserId!;
         var units = CreditUnits.FromCredits(request.Credits!.Value)!.Value;
-        var grantId = "grant-" + (idempotencyKey.Length > 0 ? idempotencyKey : Guid.CreateVersion7().ToString("N"));
+        var grantId = "grant-" + idempotencyKey;
 
         var granted = await credits.GrantAsync(userId, CreditBucket.Topup, units, grantId, request.Reason!.Trim(), cancellationToken: context.RequestAborted);
         reports.Forget(userId);
@@ -102,7 +103,11 @@ internal static class CreditsApi
         {
             return $"reason is required: 1 to {MaxReasonLength} characters, no control characters.";
         }
-        if (idempotencyKey.Length > 0 && !IsIdentifier(idempotencyKey))
+        if (idempotencyKey.Length == 0)
+        {
+            return "An Idempotency-Key header is required: a retried grant must not be applied twice.";
+        }
+        if (!IsIdentifier(idempotencyKey))
         {
             return $"Idempotency-Key must be 1 to {MaxIdentifierLength} letters, digits or -_.:";
         }

@@ -10,4 +10,6 @@ namespace Majestix.InferenceApi.Credits;
 [JsonSerializable(typeof(CreditBalanceView))]
 [JsonSerializable(typeof(QuotaExceededError))]
 [JsonSerializable(typeof(UsageReport))]
+[JsonSerializable(typeof(AnalyticsReport))]
+[JsonSerializable(typeof(ModelEconomicsReport))]
 internal sealed partial class CreditsJson : JsonSerializerContext;

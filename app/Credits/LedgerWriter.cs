@@ -11,7 +11,8 @@ namespace Majestix.InferenceApi.Credits;
 /// it is given is already in the durable pending set (the settle script put it there), so nothing here
 /// has to succeed for durability: an entry this writer cannot write, or never gets to (a full queue, a
 /// crash, a shutdown that ran out of time), is written by the reaper's re-drive after its grace.
-/// Writes are creates of the hold id, so the writer and the reaper racing never write an entry twice.
+/// Writes are creates of the hold id, committed with the ledger's sums they change (<see cref="LedgerAggregates"/>),
+/// so the writer and the reaper racing never write an entry, or count it, twice.
 /// </summary>
 internal sealed class LedgerWriter : BackgroundService
 {

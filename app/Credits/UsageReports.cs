@@ -29,7 +29,7 @@ public sealed record UsageReport(
     UsageTotals Usage);
 
 /// <summary>
-/// Builds the report from the hot balance and the ledger, and keeps it for a minute. Anything that
+/// Builds the report from the hot balance and the ledger's sums for the cycle (charges booked to it), and keeps it for a minute. Anything that
 /// moves the caller's balance drops it (<see cref="Forget"/>, or the settle script itself), and so does
 /// the ledger writer once the charge is in the ledger, so a charge shows up on the next read after that.
 /// </summary>
@@ -48,15 +48,14 @@ internal sealed class UsageReports(CreditStore credits, CreditLedger ledger, IDa
         }
 
         var balance = await credits.GetBalanceAsync(userId, cancellationToken);
-        var charges = (await ledger.ReadAllAsync(userId, cancellationToken))
-            .Where(entry => entry.Type == LedgerEntryTypes.Charge && entry.CreatedAt >= balance.CycleStart && entry.CreatedAt < balance.CycleEnd)
-            .ToList();
-        var byModel = charges
-            .GroupBy(entry => entry.Model ?? "unknown")
-            .Select(group => new ModelUsage(group.Key, Spent(group), group.Count()))
+        // The cycle's sums, kept with the ledger's entries (one document), not the entries themselves.
+        var charges = await ledger.ReadCycleChargesAsync(userId, balance.CycleStart, cancellationToken);
+        var byModel = charges.Models
+            .Select(model => new ModelUsage(model.Key, CreditUnits.ToCredits(model.Value.Units), (int)model.Value.Requests))
             .OrderByDescending(model => model.CreditsUsed)
+            .ThenBy(model => model.Model, StringComparer.Ordinal)
             .ToList();
-        var thisCycle = new PeriodUsage(Spent(charges), charges.Count);
+        var thisCycle = new PeriodUsage(CreditUnits.ToCredits(charges.Units), (int)charges.Requests);
         var allocation = CreditUnits.ToCredits(balance.AllocationUnits);
         var planRemaining = CreditUnits.ToCredits(balance.PlanUnits);
         var report = new UsageReport(
@@ -72,8 +71,6 @@ internal sealed class UsageReports(CreditStore credits, CreditLedger ledger, IDa
 
     /// <summary>Drops the cached report without waiting for Redis: the caller's request is not slowed for it.</summary>
     public void Forget(string userId) => credits.ForgetUsageReport(userId);
-
-    private static decimal Spent(IEnumerable<LedgerEntry> charges) => CreditUnits.ToCredits(-charges.Sum(entry => entry.PlanDelta + entry.TopupDelta));
 }
 
 internal static class UsageReportApi

@@ -19,6 +19,36 @@ public sealed class FirestoreQueryTests(FirestoreEmulatorFixture emulator) : Fir
     }
 
     [Fact]
+    public async Task CountCountsTheMatchingDocumentsOnTheServer()
+    {
+        await SeedTasksAsync();
+
+        var all = await Firestore.Collection("tasks").CountAsync();
+        var alices = await Firestore.Collection("tasks").Where("owner", FirestoreFilterOperator.Equal, "alice").CountAsync();
+        var none = await Firestore.Collection("tasks").Where("owner", FirestoreFilterOperator.Equal, "nobody").CountAsync();
+
+        (all, alices, none).ShouldBe((10L, 5L, 0L));
+    }
+
+    [Fact]
+    public async Task GetAllReadsSeveralDocumentsAtOneReadTimeAndMapsMissingOnesToNull()
+    {
+        await SeedTasksAsync();
+
+        var snapshot = await Firestore.GetAllAsync(["tasks/t01", "tasks/missing", "users/alice/tasks/private"]);
+        var later = await Firestore.CreateAsync("tasks/later", Fields(("owner", "dan")));
+        var afterwards = await Firestore.GetAsync("tasks/later");
+
+        snapshot.Documents.Count.ShouldBe(3);
+        snapshot[Firestore.Document("tasks/t01").Name]!.Fields["owner"].StringValue.ShouldBe("bob");
+        snapshot[Firestore.Document("tasks/missing").Name].ShouldBeNull();
+        snapshot[Firestore.Document("users/alice/tasks/private").Name]!.Fields["title"].StringValue.ShouldBe("nested");
+        snapshot.ReadTime.ShouldBeGreaterThanOrEqualTo(snapshot[Firestore.Document("tasks/t01").Name]!.CreateTime);
+        afterwards!.CreateTime.ShouldBeGreaterThan(snapshot.ReadTime, "a write after the read is not in it");
+        later.ShouldNotBeNull();
+    }
+
+    [Fact]
     public async Task QueryAppliesFiltersOrderAndLimit()
     {
         await SeedTasksAsync();

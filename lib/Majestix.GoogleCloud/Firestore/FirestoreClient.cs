@@ -71,6 +71,56 @@ public sealed class FirestoreClient
         return document is null ? default : document.ConvertTo(typeInfo);
     }
 
+    /// <summary>
+    /// Reads several documents in one request, all as of one moment: the result's <see cref="FirestoreSnapshot.ReadTime"/>.
+    /// A write committed at or before it is in the result; one committed after it is not (compare a document's
+    /// <see cref="FirestoreDocument.CreateTime"/> read later with it).
+    /// </summary>
+    public async Task<FirestoreSnapshot> GetAllAsync(IReadOnlyCollection<string> documentPaths, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(documentPaths);
+        var names = documentPaths.Select(DocumentName).Distinct(StringComparer.Ordinal).ToList();
+        var documents = new Dictionary<string, FirestoreDocument?>(StringComparer.Ordinal);
+        if (names.Count == 0)
+        {
+            return new FirestoreSnapshot(documents, default);
+        }
+
+        var elements = await SendAsync(
+                HttpMethod.Post,
+                EscapePath(DocumentsRoot) + ":batchGet",
+                new BatchGetRequestWire { Documents = names },
+                FirestoreJsonContext.Default.BatchGetRequestWire,
+                FirestoreJsonContext.Default.ListBatchGetResponseWire,
+                cancellationToken)
+            .ConfigureAwait(false);
+        DateTimeOffset readTime = default;
+        foreach (var element in elements)
+        {
+            if (element.Error is { } error)
+            {
+                throw new FirestoreException(GoogleApiError.FromWire(HttpStatusCode.OK, error));
+            }
+
+            // Each answer's read time is at least the earlier ones', and the earlier documents did not change in between.
+            if (GoogleTimestamp.ParseOptional(element.ReadTime) is { } time && time > readTime)
+            {
+                readTime = time;
+            }
+
+            if (element.Found is { } found)
+            {
+                documents[found.Name!] = FirestoreDocument.FromWire(found);
+            }
+            else if (element.Missing is { } missing)
+            {
+                documents[missing] = null;
+            }
+        }
+
+        return new FirestoreSnapshot(names.ToDictionary(name => name, name => documents.GetValueOrDefault(name), StringComparer.Ordinal), readTime);
+    }
+
     // Single-document writes go through commit, like the official SDKs: one code path for
     // preconditions (the emulator ignores currentDocument.updateTime on PATCH query strings).
 
@@ -268,6 +318,41 @@ public sealed class FirestoreClient
         }
 
         return documents;
+    }
+
+    internal async Task<long> RunCountQueryAsync(FirestoreQuery query, CancellationToken cancellationToken)
+    {
+        var parent = query.ParentPath.Length == 0 ? DocumentsRoot : DocumentName(query.ParentPath);
+        var request = new RunAggregationQueryRequestWire
+        {
+            StructuredAggregationQuery = new StructuredAggregationQueryWire
+            {
+                StructuredQuery = query.ToWire(),
+                Aggregations = [new AggregationWire { Alias = "count", Count = new EmptyWire() }],
+            },
+        };
+        var elements = await SendAsync(
+                HttpMethod.Post,
+                EscapePath(parent) + ":runAggregationQuery",
+                request,
+                FirestoreJsonContext.Default.RunAggregationQueryRequestWire,
+                FirestoreJsonContext.Default.ListRunAggregationQueryResponseWire,
+                cancellationToken)
+            .ConfigureAwait(false);
+        foreach (var element in elements)
+        {
+            if (element.Error is { } error)
+            {
+                throw new FirestoreException(GoogleApiError.FromWire(HttpStatusCode.OK, error));
+            }
+
+            if (element.Result?.AggregateFields is { } fields && fields.TryGetValue("count", out var count))
+            {
+                return count.Kind == FirestoreValueKind.Integer ? count.IntegerValue : (long)count.AsNumber();
+            }
+        }
+
+        return 0;
     }
 
     internal async Task<FirestoreCommitResult> CommitAsync(IReadOnlyList<WriteWire> writes, string? transaction, CancellationToken cancellationToken)

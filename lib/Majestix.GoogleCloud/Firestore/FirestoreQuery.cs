@@ -176,6 +176,10 @@ public sealed record FirestoreQuery
     public Task<IReadOnlyList<FirestoreDocument>> GetAsync(CancellationToken cancellationToken = default) =>
         Client.RunQueryAsync(this, transaction: null, cancellationToken);
 
+    /// <summary>Counts the documents the query matches, on the server: no document is sent (billed one read per 1,000 index entries).</summary>
+    public Task<long> CountAsync(CancellationToken cancellationToken = default) =>
+        Client.RunCountQueryAsync(this, cancellationToken);
+
     internal StructuredQueryWire ToWire() => new()
     {
         From = [new CollectionSelectorWire { CollectionId = CollectionId, AllDescendants = AllDescendants ? true : null }],

@@ -135,6 +135,37 @@ internal sealed class RunQueryRequestWire
     public string? Transaction { get; set; }
 }
 
+internal sealed class RunAggregationQueryRequestWire
+{
+    public required StructuredAggregationQueryWire StructuredAggregationQuery { get; set; }
+}
+
+internal sealed class StructuredAggregationQueryWire
+{
+    public required StructuredQueryWire StructuredQuery { get; set; }
+
+    public List<AggregationWire> Aggregations { get; set; } = [];
+}
+
+internal sealed class AggregationWire
+{
+    public string? Alias { get; set; }
+
+    public EmptyWire? Count { get; set; }
+}
+
+internal sealed class RunAggregationQueryResponseWire
+{
+    public AggregationResultWire? Result { get; set; }
+
+    public GoogleApiErrorBody? Error { get; set; }
+}
+
+internal sealed class AggregationResultWire
+{
+    public Dictionary<string, FirestoreValue>? AggregateFields { get; set; }
+}
+
 internal sealed class BatchGetRequestWire
 {
     public List<string> Documents { get; set; } = [];
@@ -147,6 +178,8 @@ internal sealed class BatchGetResponseWire
     public DocumentWire? Found { get; set; }
 
     public string? Missing { get; set; }
+
+    public string? ReadTime { get; set; }
 
     public GoogleApiErrorBody? Error { get; set; }
 }
@@ -249,6 +282,8 @@ internal sealed class EmptyWire;
 [JsonSerializable(typeof(RunQueryRequestWire))]
 [JsonSerializable(typeof(List<RunQueryResponseWire>))]
 [JsonSerializable(typeof(BatchGetRequestWire))]
+[JsonSerializable(typeof(RunAggregationQueryRequestWire))]
+[JsonSerializable(typeof(List<RunAggregationQueryResponseWire>))]
 [JsonSerializable(typeof(List<BatchGetResponseWire>))]
 [JsonSerializable(typeof(EmptyWire))]
 internal sealed partial class FirestoreJsonContext : JsonSerializerContext;

@@ -365,7 +365,7 @@ public sealed class CreditStoreTests(PlatformFixture platform)
         await credits.SettleAsync(hold, Units(40));
         await probe.BatchWriteArrived.WaitAsync(TimeSpan.FromSeconds(10));
 
-        // The rebuild's ledger query runs before the entry is written; its answer arrives after the writer
+        // The rebuild's ledger read runs before the entry is written; its answer arrives after the writer
         // has written the entry and cleared the pending marker.
         probe.HoldQueryAnswers();
         var refreshing = credits.RefreshAsync("hugo");

@@ -24,6 +24,16 @@ internal static class CreditTestExtensions
         return holds;
     }
 
+    /// <summary>A signed-in web client of <paramref name="app"/> (a harness changed by <c>WithWebHostBuilder</c>), as <see cref="InferenceApiApplication.WebClient"/>.</summary>
+    public static HttpClient WebClient(this WebApplicationFactory<Program> app, InferenceApiApplication harness, string userId, bool admin = false)
+    {
+        var client = app.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer",
+            harness.Issuer.Tokens.FirebaseIdToken(userId, $"{userId}@example.com", admin, TimeSpan.FromHours(1)));
+        client.DefaultRequestHeaders.Add("X-Firebase-AppCheck", harness.Issuer.Tokens.AppCheckToken(TestIdentityIssuer.AppId, TimeSpan.FromHours(1)));
+        return client;
+    }
+
     public static IDatabase Redis(this WebApplicationFactory<Program> app) => app.Services.GetRequiredService<IDatabase>();
 
     /// <summary>Waits until the settles the OpenAI-compatible endpoint left running after its answers are done.</summary>

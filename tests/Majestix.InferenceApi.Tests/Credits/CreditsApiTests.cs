@@ -5,6 +5,7 @@ using System.Text.Json;
 using Majestix.GoogleCloud.Firestore;
 using Majestix.InferenceApi.Credits;
 using Majestix.InferenceApi.Identity;
+using Microsoft.Extensions.DependencyInjection;
 using static Majestix.InferenceApi.Tests.Credits.CreditTestExtensions;
 
 namespace Majestix.InferenceApi.Tests.Credits;
@@ -31,6 +32,7 @@ public sealed class CreditsApiTests(PlatformFixture platform)
         var repeat = await PostGrantAsync(admin, body, "ticket-4711");
         var reused = await PostGrantAsync(admin, body with { credits = 99m }, "ticket-4711");
         var withoutKey = await PostGrantAsync(admin, body with { credits = 1m }, null);
+        var another = await PostGrantAsync(admin, body with { credits = 1m }, "ticket-4712");
 
         first.StatusCode.ShouldBe(HttpStatusCode.OK);
         using (var granted = JsonDocument.Parse(await first.Content.ReadAsStringAsync()))
@@ -42,7 +44,12 @@ public sealed class CreditsApiTests(PlatformFixture platform)
         repeat.StatusCode.ShouldBe(HttpStatusCode.OK);
         (await repeat.Content.ReadAsStringAsync()).ShouldContain("\"duplicate\":true");
         reused.StatusCode.ShouldBe(HttpStatusCode.Conflict);
-        withoutKey.StatusCode.ShouldBe(HttpStatusCode.OK);
+        withoutKey.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        using (var refused = JsonDocument.Parse(await withoutKey.Content.ReadAsStringAsync()))
+        {
+            refused.RootElement.GetProperty("detail").GetString()!.ShouldContain("Idempotency-Key");
+        }
+        another.StatusCode.ShouldBe(HttpStatusCode.OK);
         var balance = await RefreshAsync(user);
         balance.GetProperty("topup_balance").GetDecimal().ShouldBe(13.5m);
         balance.GetProperty("credits_remaining").GetDecimal().ShouldBe(513.5m);
@@ -96,9 +103,9 @@ public sealed class CreditsApiTests(PlatformFixture platform)
         using var client = app.WebClient("paula");
         var hold = (await app.Credits().ReserveAsync("paula", Units(1_000))).Reservation!;
         await app.Credits().SettleAsync(hold, Units(250.75m));
-        // A top-up recorded by another service straight into the ledger, which this Redis never saw.
-        await app.Firestore.CreateAsync("users/paula/ledger/stripe-cs_123", new LedgerEntry(LedgerEntryTypes.Topup, 0, Units(5_000),
-            DateTimeOffset.UtcNow, DateTimeOffset.UnixEpoch), CreditsJson.Default.LedgerEntry);
+        // A top-up recorded by another service in the ledger (through the ledger's write path, which keeps its sums), which this Redis never saw.
+        await app.Services.GetRequiredService<CreditLedger>().AppendAsync("paula", "stripe-cs_123", new LedgerEntry(LedgerEntryTypes.Topup, 0, Units(5_000),
+            DateTimeOffset.UtcNow, DateTimeOffset.UnixEpoch), CancellationToken.None);
 
         var outstanding = (await app.Credits().ReserveAsync("paula", Units(100))).Reservation!;
 

@@ -39,6 +39,39 @@ public sealed class LedgerWriterTests(PlatformFixture platform)
     }
 
     [Fact]
+    public async Task RebuildsWhileChargesWaitInTheWritersQueueDoNotOverstateTheBalance()
+    {
+        var probe = new FirestoreProbe();
+        await using var harness = new InferenceApiApplication(platform, settings: ManualReaper);
+        await using var app = probe.Attach(harness);
+        var credits = app.Credits();
+        var holds = await credits.ReserveManyAsync("nell", 6, Units(20));
+        probe.Hold();
+        await credits.SettleAsync(holds[0], Units(3));
+        await probe.BatchWriteArrived.WaitAsync(TimeSpan.FromSeconds(10));
+        // The writer is stuck on the first charge's request: these wait in its in-memory queue, unwritten.
+        foreach (var hold in holds.Skip(1).Take(4))
+        {
+            await credits.SettleAsync(hold, Units(4));
+        }
+        var trueBalance = FreeAllocation - Units(3) - Units(16) - Units(20);
+
+        var refreshed = await credits.RefreshAsync("nell");
+        await app.Redis().KeyDeleteAsync(CreditKeys.Balance("nell"));
+        var rebuilt = await credits.GetBalanceAsync("nell");
+        (await app.LedgerAsync("nell")).ShouldBeEmpty("nothing was written while the queue was held");
+        probe.Release();
+        await credits.SettleAsync(holds[5], Units(20));
+        await app.WaitForLedgerWritesAsync();
+        var afterWrites = await credits.RefreshAsync("nell");
+
+        refreshed.TotalUnits.ShouldBe(trueBalance, "the outstanding hold and the queued charges are not available");
+        rebuilt.TotalUnits.ShouldBe(trueBalance);
+        afterWrites.TotalUnits.ShouldBe(trueBalance);
+        (await app.LedgerAsync("nell")).Sum(e => e.PlanDelta).ShouldBe(-(Units(3) + Units(16) + Units(20)));
+    }
+
+    [Fact]
     public async Task AnEntryWhoseDocumentAlreadyExistsCountsAsWrittenAndIsNotWrittenAgain()
     {
         var probe = new FirestoreProbe();
