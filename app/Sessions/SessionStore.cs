@@ -216,11 +216,22 @@ internal sealed class SessionStore
     }
 
     /// <summary>
-    /// The newest <paramref name="maxHistory"/> messages, less any at the start that answer a <c>tool_use</c>
-    /// the cut left behind: a provider rejects a <c>tool_result</c> whose <c>tool_use</c> it was not sent.
+    /// The newest <paramref name="maxHistory"/> messages, less any at the start that answer a <c>tool_use</c> the cut
+    /// left behind (a provider rejects a <c>tool_result</c> whose <c>tool_use</c> it was not sent). When that leaves the
+    /// model's turn first (a long tool loop: only tool calls and their results in the window), the user's opening message,
+    /// which states the task, takes the oldest place instead, since Anthropic requires a user message first.
     /// </summary>
-    internal static List<SessionMessage> Trim(IReadOnlyList<SessionMessage> messages, int maxHistory) =>
-        WithoutOrphanedToolResults([.. messages.TakeLast(maxHistory)]);
+    internal static List<SessionMessage> Trim(IReadOnlyList<SessionMessage> messages, int maxHistory)
+    {
+        var newest = WithoutOrphanedToolResults([.. messages.TakeLast(maxHistory)]);
+        var opening = messages.Count > 0 ? messages[0] : null;
+        if (messages.Count <= maxHistory || maxHistory < 2 || newest.Count == 0 || newest[0].Role == SessionRoles.User
+            || opening is null || opening.Role != SessionRoles.User || CarriesToolResult(opening))
+        {
+            return newest;
+        }
+        return [opening, .. WithoutOrphanedToolResults([.. messages.Skip(1).TakeLast(maxHistory - 1)])];
+    }
 
     private static List<SessionMessage> WithoutOrphanedToolResults(IReadOnlyList<SessionMessage> messages)
     {

@@ -54,7 +54,7 @@ public sealed class ChargeAccuracyTests(PlatformFixture platform)
         served.OutputTokens.ShouldBe(200);
         var expected = Price(app, fallback, served);
         answer.RootElement.GetProperty("credits_used").GetDecimal().ShouldBe(CreditUnits.ToCredits(expected));
-        await AssertChargedOnceAsync(app, user, before.TotalUnits, expected);
+        await app.AssertChargedOnceAsync(user, before.TotalUnits, expected);
     }
 
     [Fact]
@@ -106,7 +106,7 @@ public sealed class ChargeAccuracyTests(PlatformFixture platform)
         response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
         var calls = await UpstreamCallsAsync(marker);
         calls.Select(r => r.Model).ShouldBe(["gpt-5-mini", "deepseek/deepseek-v3.2"]);
-        await AssertChargedOnceAsync(app, "thrifty", allocation, Price(app, "deepseek-v3.2", calls[^1]));
+        await app.AssertChargedOnceAsync("thrifty", allocation, Price(app, "deepseek-v3.2", calls[^1]));
     }
 
     [Fact]
@@ -144,7 +144,7 @@ public sealed class ChargeAccuracyTests(PlatformFixture platform)
         served.ToolCall.ShouldBe("list_files");
         var expected = Price(app, "claude-sonnet", served);
         answer.RootElement.GetProperty("credits_used").GetDecimal().ShouldBe(CreditUnits.ToCredits(expected));
-        await AssertChargedOnceAsync(app, "toolsmith", before.TotalUnits, expected);
+        await app.AssertChargedOnceAsync("toolsmith", before.TotalUnits, expected);
     }
 
     [Theory]
@@ -185,7 +185,7 @@ public sealed class ChargeAccuracyTests(PlatformFixture platform)
         sent.InputTokens.ShouldBeGreaterThan(10);
         var expected = Price(app, model, sent with { OutputTokens = 0 });
         (await Eventually.HoldsAsync(async () => (await app.LedgerAsync(user)).Count == 1, TimeSpan.FromSeconds(20))).ShouldBeTrue("the call was settled");
-        await AssertChargedOnceAsync(app, user, before.TotalUnits, expected);
+        await app.AssertChargedOnceAsync(user, before.TotalUnits, expected);
     }
 
     [Theory]
@@ -213,7 +213,7 @@ public sealed class ChargeAccuracyTests(PlatformFixture platform)
         var sent = (await UpstreamCallsAsync(marker)).Single();
         sent.Outcome.ShouldBe("cut");
         sent.OutputTokens.ShouldBe(23);
-        await AssertChargedOnceAsync(app, user, before.TotalUnits, Price(app, model, sent));
+        await app.AssertChargedOnceAsync(user, before.TotalUnits, Price(app, model, sent));
     }
 
     private async Task<IReadOnlyList<MockRequest>> UpstreamCallsAsync(string marker) =>
@@ -230,16 +230,5 @@ public sealed class ChargeAccuracyTests(PlatformFixture platform)
         var request = CodeRequest.Parse(JsonSerializer.SerializeToElement(body)).Request!;
         var model = app.Services.GetRequiredService<ModelCatalog>().Find(modelKey)!;
         return app.Services.GetRequiredService<ModelCall>().WorstCase(model, request.ToModelRequest(model));
-    }
-
-    /// <summary>One charge entry of <paramref name="expected"/>, and the balance moved by exactly that (no hold left behind).</summary>
-    private static async Task AssertChargedOnceAsync(InferenceApiApplication app, string userId, long before, long expected)
-    {
-        await app.WaitForLedgerWritesAsync();
-        var charges = (await app.LedgerAsync(userId)).Where(e => e.Type == LedgerEntryTypes.Charge).ToList();
-        charges.Count.ShouldBe(1);
-        (-(charges[0].PlanDelta + charges[0].TopupDelta)).ShouldBe(expected);
-        (before - (await app.Credits().GetBalanceAsync(userId)).TotalUnits).ShouldBe(expected);
-        (await app.Redis().HashValuesAsync(CreditKeys.Holds(userId))).ShouldAllBe(record => ((string)record!).StartsWith("settled|", StringComparison.Ordinal));
     }
 }

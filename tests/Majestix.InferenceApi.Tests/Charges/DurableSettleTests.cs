@@ -82,7 +82,7 @@ public sealed class DurableSettleTests(PlatformFixture platform) : IAsyncLifetim
             using var answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
             var expected = Price(app, "claude-haiku", (await UpstreamCallsAsync(marker)).Single());
             answer.RootElement.GetProperty("credits_used").GetDecimal().ShouldBe(CreditUnits.ToCredits(expected));
-            await AssertChargedOnceAsync(app, "patience", before, expected);
+            await app.AssertChargedOnceAsync("patience", before, expected);
         }
     }
 
@@ -279,16 +279,5 @@ public sealed class DurableSettleTests(PlatformFixture platform) : IAsyncLifetim
     {
         var model = app.Services.GetRequiredService<ModelCatalog>().Find(modelKey)!;
         return CreditPrice.ForTokens(model.InputUsdPerMillion, model.OutputUsdPerMillion, billed.InputTokens, billed.OutputTokens);
-    }
-
-    private static async Task AssertChargedOnceAsync(InferenceApiApplication app, string userId, long before, long expected)
-    {
-        await app.WaitForLedgerWritesAsync();
-        var charges = (await app.LedgerAsync(userId)).Where(e => e.Type == LedgerEntryTypes.Charge).ToList();
-        charges.Count.ShouldBe(1);
-        (-(charges[0].PlanDelta + charges[0].TopupDelta)).ShouldBe(expected);
-        (before - (await app.Credits().GetBalanceAsync(userId)).TotalUnits).ShouldBe(expected);
-        (await app.Redis().HashValuesAsync(CreditKeys.Holds(userId))).ShouldAllBe(record => ((string)record!).StartsWith("settled|", StringComparison.Ordinal));
-        (await app.Credits().RefreshAsync(userId)).TotalUnits.ShouldBe(before - expected);
     }
 }

@@ -3,6 +3,7 @@ using Majestix.InferenceApi.Credits;
 using Majestix.InferenceApi.Inference;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Shouldly;
 using StackExchange.Redis;
 
 namespace Majestix.InferenceApi.Tests.Credits;
@@ -76,6 +77,21 @@ internal static class CreditTestExtensions
     public static Task SeedCreditUserAsync(this WebApplicationFactory<Program> app, string userId, string plan, DateTimeOffset signedUp) =>
         app.Services.GetRequiredService<FirestoreClient>().SetAsync($"users/{userId}",
             new Dictionary<string, FirestoreValue> { ["uid"] = userId, ["plan"] = plan, ["created_at"] = signedUp });
+
+    /// <summary>
+    /// One charge entry of <paramref name="expected"/>, the balance moved by exactly that with no hold left held, and a
+    /// rebuild from the ledger arriving at the same balance.
+    /// </summary>
+    public static async Task AssertChargedOnceAsync(this WebApplicationFactory<Program> app, string userId, long before, long expected)
+    {
+        await app.WaitForLedgerWritesAsync();
+        var charges = (await app.LedgerAsync(userId)).Where(e => e.Type == LedgerEntryTypes.Charge).ToList();
+        charges.Count.ShouldBe(1);
+        (-(charges[0].PlanDelta + charges[0].TopupDelta)).ShouldBe(expected);
+        (before - (await app.Credits().GetBalanceAsync(userId)).TotalUnits).ShouldBe(expected);
+        (await app.Redis().HashValuesAsync(CreditKeys.Holds(userId))).ShouldAllBe(record => ((string)record!).StartsWith("settled|", StringComparison.Ordinal));
+        (await app.Credits().RefreshAsync(userId)).TotalUnits.ShouldBe(before - expected);
+    }
 
     public static async Task<IReadOnlyList<LedgerEntry>> LedgerAsync(this WebApplicationFactory<Program> app, string userId) =>
         await app.Services.GetRequiredService<CreditLedger>().ReadAllAsync(userId, CancellationToken.None);

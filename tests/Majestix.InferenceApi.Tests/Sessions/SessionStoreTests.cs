@@ -111,6 +111,7 @@ public sealed class SessionStoreTests(PlatformFixture platform)
             foreach (var history in new[] { appended!.Messages, loaded!.Messages })
             {
                 history.Count.ShouldBeLessThanOrEqualTo(10);
+                history[0].Role.ShouldBe(SessionRoles.User);
                 ToolResultIds(history[0]).ShouldBeEmpty();
                 var seen = new HashSet<string>();
                 foreach (var message in history)
@@ -121,9 +122,10 @@ public sealed class SessionStoreTests(PlatformFixture platform)
             }
             ((int)await app.Redis.HashGetAsync(SessionKeys.Meta(id), "message_count")).ShouldBe(loaded!.Messages.Count);
         }
-        // Only the orphan went: the newest nine messages, from the tool_use whose result follows it.
-        appended!.Messages.Count.ShouldBe(9);
-        ToolUseIds(appended.Messages[0]).ShouldBe(["toolu_8"]);
+        // The opening task stays first, then the newest nine, from the tool_use whose result follows it.
+        appended!.Messages.Count.ShouldBe(10);
+        appended.Messages[0].Content.GetString().ShouldBe("fix the build");
+        ToolUseIds(appended.Messages[1]).ShouldBe(["toolu_8"]);
         ToolUseIds(appended.Messages[^1]).ShouldBe(["toolu_12"]);
     }
 
