@@ -27,6 +27,7 @@ internal sealed class BackgroundSettles(ILogger<BackgroundSettles> logger) : IHo
 {
     private readonly ConcurrentDictionary<Task, byte> _running = new();
     private readonly CancellationTokenSource _stopping = new();
+    private bool _disposed;
 
     public int Running => _running.Count;
 
@@ -69,7 +70,11 @@ internal sealed class BackgroundSettles(ILogger<BackgroundSettles> logger) : IHo
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await _stopping.CancelAsync();
+        // A host stopped again after its container was disposed (a test factory disposed twice) has nothing left to stop.
+        if (!_disposed)
+        {
+            await _stopping.CancelAsync();
+        }
         if (!_running.IsEmpty)
         {
             logger.LogInformation("Shutdown waits for {Count} background settles", _running.Count);
@@ -85,5 +90,9 @@ internal sealed class BackgroundSettles(ILogger<BackgroundSettles> logger) : IHo
         }
     }
 
-    public void Dispose() => _stopping.Dispose();
+    public void Dispose()
+    {
+        _disposed = true;
+        _stopping.Dispose();
+    }
 }
