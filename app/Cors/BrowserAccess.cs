@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
 
 namespace Majestix.InferenceApi.Cors;
 
@@ -33,9 +34,11 @@ internal static class BrowserAccess
         return builder;
     }
 
+    // Only requests from a browser carry Origin: API-key traffic skips the middleware, which would otherwise
+    // create the request's Items dictionary on every call to mark that it ran.
     public static WebApplication UseBrowserAccess(this WebApplication app)
     {
-        app.UseCors();
+        app.UseWhen(context => context.Request.Headers.ContainsKey(HeaderNames.Origin), browser => browser.UseCors());
         return app;
     }
 }

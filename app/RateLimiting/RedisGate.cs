@@ -34,13 +34,14 @@ internal sealed class RedisGate(IDatabase redis, IOptions<RateLimitOptions> opti
     private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1);
 
     // Shared by the scripts below: trim the window, refuse when full, otherwise record this request. A request
-    // already recorded (its member is there: the script is run again after a timeout) was admitted, and is not counted twice.
+    // already recorded (its member is there: the script is run again after a timeout) was admitted: below the limit
+    // its ZADD only moves its stamp, and a full window does not refuse it.
     private const string SlidingWindow = """
         local function admit(key, now, limit, window, member)
           redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
           local count = redis.call('ZCARD', key)
-          if redis.call('ZSCORE', key, member) then return true, count, window end
           if count >= limit then
+            if redis.call('ZSCORE', key, member) then return true, count, window end
             local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
             return false, count, tonumber(oldest[2]) + window - now
           end

@@ -17,12 +17,17 @@ internal sealed class UserLimits(RedisGate gate, RedisGuard guard, AuditLog audi
     /// Counts the request in <paramref name="window"/> of the caller's user (or reads what the gate script already counted)
     /// and writes the headers; false when the window was full and the 429 written. Redis down under <c>allow</c>: admitted.
     /// </summary>
-    public async Task<bool> AdmitAsync(HttpContext context, CallerContext caller, UserWindow window, string? ip, LimitResult? appliedByGate = null)
+    private async Task<LimitResult?> AdmitInRedisAsync(CallerContext caller, UserWindow window)
     {
         var perMinute = limits.Value.PerMinute(caller.Plan, window);
+        // Made once: a run again after a timeout finds the request already counted.
         var member = RedisGate.NewMember();
-        var result = appliedByGate
-            ?? await guard.RunAsync(async () => (LimitResult?)await gate.AdmitUserAsync(caller.UserId!, window, perMinute, member), null, repeatable: true);
+        return await guard.RunAsync(async () => (LimitResult?)await gate.AdmitUserAsync(caller.UserId!, window, perMinute, member), null, repeatable: true);
+    }
+
+    public async Task<bool> AdmitAsync(HttpContext context, CallerContext caller, UserWindow window, string? ip, LimitResult? appliedByGate = null)
+    {
+        var result = appliedByGate ?? await AdmitInRedisAsync(caller, window);
         if (result is not { } limit)
         {
             return true;

@@ -34,16 +34,16 @@ internal sealed class RedisGuard(IOptions<RedisOptions> options, TimeProvider ti
     /// </summary>
     public async ValueTask<T> RunAsync<T>(Func<ValueTask<T>> operation, T fallbackWhenAllowed, bool repeatable = false)
     {
-        var started = time.GetTimestamp();
+        long? firstTimeout = null;
         while (true)
         {
             try
             {
                 var result = await operation();
-                Interlocked.Exchange(ref _lastAnswerTicks, time.GetTimestamp());
+                NoteAnswer();
                 return result;
             }
-            catch (Exception exception) when (repeatable && IsSlowness(exception) && time.GetElapsedTime(started) < SlownessBudget)
+            catch (Exception exception) when (repeatable && IsSlowness(exception) && time.GetElapsedTime(firstTimeout ??= time.GetTimestamp()) < SlownessBudget)
             {
                 logger.LogInformation("A Redis command timed out while the connection is up ({Reason}); retrying it", exception.GetType().Name);
             }
@@ -51,6 +51,17 @@ internal sealed class RedisGuard(IOptions<RedisOptions> options, TimeProvider ti
             {
                 return Fail(exception, fallbackWhenAllowed);
             }
+        }
+    }
+
+    // Every guarded command ends here: the shared stamp is written only when it is a while old, so calls in flight
+    // together do not all write the same cache line.
+    private void NoteAnswer()
+    {
+        var now = time.GetTimestamp();
+        if (now - Volatile.Read(ref _lastAnswerTicks) > time.TimestampFrequency / 4)
+        {
+            Volatile.Write(ref _lastAnswerTicks, now);
         }
     }
 

@@ -12,7 +12,7 @@ namespace Majestix.InferenceApi.UsageEvents;
 /// line with the event's billing fields as structured properties (named like the other lines': <c>Model</c>,
 /// <c>Provider</c>), the user as the event's opaque hash: never the UID, an e-mail or any content.
 /// </summary>
-internal sealed class UsageLog(PubSubPublisher publisher, IOptions<UsageOptions> options, TimeProvider time, ILogger<UsageLog> logger)
+internal sealed partial class UsageLog(PubSubPublisher publisher, IOptions<UsageOptions> options, TimeProvider time, ILogger<UsageLog> logger)
 {
     private readonly UserIdHasher _hasher = new(options.Value.UserHashSalt);
 
@@ -26,8 +26,7 @@ internal sealed class UsageLog(PubSubPublisher publisher, IOptions<UsageOptions>
     internal bool Record(string requestId, ModelCallUsage call)
     {
         var usageEvent = Build(requestId, call);
-        logger.LogInformation("Model call on {Endpoint}: {Model} ({Provider}) for user {UserId}, {InputTokens} input and {OutputTokens} output tokens, {Credits} credits, {Status}",
-            usageEvent.Endpoint, usageEvent.Model, usageEvent.Provider, usageEvent.UserId, usageEvent.InputTokens, usageEvent.OutputTokens,
+        LogModelCall(logger, usageEvent.Endpoint, usageEvent.Model, usageEvent.Provider, usageEvent.UserId, usageEvent.InputTokens, usageEvent.OutputTokens,
             usageEvent.CreditsCharged, usageEvent.Status);
         var payload = JsonSerializer.SerializeToUtf8Bytes(usageEvent, UsageJson.Default.UsageEvent);
         // Attributes let a push or pull consumer filter without parsing; the BigQuery subscription ignores them.
@@ -40,6 +39,12 @@ internal sealed class UsageLog(PubSubPublisher publisher, IOptions<UsageOptions>
         };
         return publisher.TryPublish(options.Value.Topic, new PubSubMessage(payload, attributes));
     }
+
+    // Generated: one line per model call without an argument array or boxed numbers.
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Model call on {Endpoint}: {Model} ({Provider}) for user {UserId}, {InputTokens} input and {OutputTokens} output tokens, {Credits} credits, {Status}")]
+    private static partial void LogModelCall(ILogger logger, string? endpoint, string model, string provider, string userId, long inputTokens, long outputTokens,
+        decimal credits, string status);
 
     internal UsageEvent Build(string requestId, ModelCallUsage call) => ToEvent(call, requestId, time.GetUtcNow(), _hasher);
 
