@@ -64,14 +64,14 @@ internal static class AdminAnalyticsApi
         var plans = Enum.GetValues<Plan>();
         var counts = await Task.WhenAll(plans.Select(plan =>
             firestore.Collection("users").Where("plan", FirestoreFilterOperator.Equal, plan.WireName()).CountAsync(context.RequestAborted)));
-        var byModel = days.SelectMany(day => day.Sums.Models)
-            .GroupBy(model => model.Key, StringComparer.Ordinal)
-            .Select(group => new ModelActivity(group.Key, group.Sum(m => m.Value.Requests), CreditUnits.ToCredits(group.Sum(m => m.Value.Units))))
+        var period = Add(days.Select(day => day.Sums));
+        var byModel = period.Models
+            .Select(model => new ModelActivity(model.Key, model.Value.Requests, CreditUnits.ToCredits(model.Value.Units)))
             .OrderByDescending(model => model.CreditsCharged).ThenBy(model => model.Model, StringComparer.Ordinal)
             .ToList();
         return TypedResults.Ok(new AnalyticsReport(start, end,
-            days.Sum(day => day.Sums.Requests),
-            CreditUnits.ToCredits(days.Sum(day => day.Sums.Units)),
+            period.Requests,
+            CreditUnits.ToCredits(period.Units),
             CreditUnits.ToCredits(days.Sum(day => day.Granted)),
             plans.Zip(counts).ToDictionary(pair => pair.First.WireName(), pair => pair.Second),
             byModel,
@@ -86,13 +86,12 @@ internal static class AdminAnalyticsApi
         {
             return TypedResults.BadRequest(new ErrorDetail(problem));
         }
-        var days = await ReadDaysAsync(firestore, start, end, context.RequestAborted);
-        var models = days.SelectMany(day => day.Sums.Models)
-            .GroupBy(model => model.Key, StringComparer.Ordinal)
-            .Select(group => Economics(group.Key, group.Sum(m => m.Value.Requests), group.Sum(m => m.Value.Units), group.Sum(m => m.Value.ProviderCostMicroUsd)))
+        var period = Add((await ReadDaysAsync(firestore, start, end, context.RequestAborted)).Select(day => day.Sums));
+        var models = period.Models
+            .Select(model => Economics(model.Key, model.Value.Requests, model.Value.Units, model.Value.ProviderCostMicroUsd))
             .OrderByDescending(model => model.CreditsCharged).ThenBy(model => model.Model, StringComparer.Ordinal)
             .ToList();
-        var total = Economics("all", days.Sum(day => day.Sums.Requests), days.Sum(day => day.Sums.Units), days.Sum(day => day.Sums.ProviderCostMicroUsd));
+        var total = Economics("all", period.Requests, period.Units, period.ProviderCostMicroUsd);
         return TypedResults.Ok(new ModelEconomicsReport(start, end, models, total));
     }
 
@@ -110,8 +109,7 @@ internal static class AdminAnalyticsApi
     private static async Task<List<DaySums>> ReadDaysAsync(FirestoreClient firestore, DateOnly from, DateOnly to, CancellationToken cancellationToken)
     {
         var dates = Enumerable.Range(0, to.DayNumber - from.DayNumber + 1).Select(from.AddDays).ToList();
-        var paths = dates.SelectMany(date => Enumerable.Range(0, LedgerAggregates.DayShards)
-            .Select(shard => $"{LedgerAggregates.DaysCollection}/{LedgerAggregates.DayId(date, shard)}")).ToList();
+        var paths = dates.SelectMany(date => Enumerable.Range(0, LedgerAggregates.DayShards).Select(shard => LedgerAggregates.DayPath(date, shard))).ToList();
         var documents = new Dictionary<string, FirestoreDocument?>(StringComparer.Ordinal);
         foreach (var chunk in paths.Chunk(400))
         {
@@ -123,7 +121,7 @@ internal static class AdminAnalyticsApi
         return [.. dates.Select(date =>
         {
             var shards = Enumerable.Range(0, LedgerAggregates.DayShards)
-                .Select(shard => documents.GetValueOrDefault(firestore.Document($"{LedgerAggregates.DaysCollection}/{LedgerAggregates.DayId(date, shard)}").Name))
+                .Select(shard => documents.GetValueOrDefault(firestore.Document(LedgerAggregates.DayPath(date, shard)).Name))
                 .ToList();
             return new DaySums(date, Add(shards.Select(LedgerAggregates.ChargesOf)), shards.Sum(shard => LedgerAggregates.Number(shard, "granted")));
         })];
@@ -146,7 +144,7 @@ internal static class AdminAnalyticsApi
         {
             return (default, default, "from and to must be dates as yyyy-MM-dd (UTC days, both included).");
         }
-        var end = Date(to) ?? DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+        var end = Date(to) ?? LedgerAggregates.DayOf(time.GetUtcNow());
         var start = Date(from) ?? end.AddDays(-29);
         if (start > end)
         {

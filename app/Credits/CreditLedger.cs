@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Majestix.GoogleCloud.Firestore;
 using Majestix.InferenceApi.Identity;
 using Microsoft.Extensions.Options;
@@ -10,17 +11,20 @@ internal sealed record CreditProfile(Plan Plan, long AllocationUnits, DateTimeOf
     public CreditCycle CycleAt(DateTimeOffset now) => CreditCycle.Containing(Anchor, FirstCycleEnd, now);
 }
 
+/// <summary>The ledger's balance as of <paramref name="ReadTime"/>, and which of the entries asked about it counts.</summary>
+internal sealed record LedgerBalance(CreditProfile Profile, CreditCycle Cycle, long PlanUnits, long TopupUnits, IReadOnlySet<string> Counted, DateTimeOffset ReadTime);
+
 /// <summary>
 /// The durable side of credits: <c>users/{uid}</c> (plan, allocation in micro-credits, cycle) and the
 /// append-only ledger under it. Every write is a create of a document whose id is the idempotency key,
 /// so a retried write can never count twice, committed together with the sums it changes (<see cref="LedgerAggregates"/>),
 /// from which balances and usage are read.
 /// </summary>
-/// <summary>The ledger's balance as of <paramref name="ReadTime"/>, and which of the entries asked about it counts.</summary>
-internal sealed record LedgerBalance(CreditProfile Profile, CreditCycle Cycle, long PlanUnits, long TopupUnits, IReadOnlySet<string> Counted, DateTimeOffset ReadTime);
-
 internal sealed class CreditLedger(FirestoreClient firestore, IOptions<CreditOptions> options, TimeProvider time)
 {
+    // The one-time folds of legacy entries under way, by user: requests of one user that arrive together share one.
+    private readonly ConcurrentDictionary<string, Lazy<Task>> _folds = new(StringComparer.Ordinal);
+
     public static string UserPath(string userId) => $"users/{userId}";
 
     public static string EntryPath(string userId, string entryId) => $"users/{userId}/ledger/{entryId}";
@@ -191,13 +195,7 @@ internal sealed class CreditLedger(FirestoreClient firestore, IOptions<CreditOpt
         var cycle = profile.CycleAt(now);
         var totalsName = firestore.Document(LedgerAggregates.TotalsPath(userId)).Name;
         var cycleName = firestore.Document(LedgerAggregates.CyclePath(userId, cycle.Start)).Name;
-        string[] paths = [LedgerAggregates.TotalsPath(userId), LedgerAggregates.CyclePath(userId, cycle.Start), .. entryIds.Select(id => EntryPath(userId, id))];
-        var snapshot = await firestore.GetAllAsync(paths, cancellationToken);
-        if (LedgerAggregates.Number(snapshot[totalsName], LedgerAggregates.LegacyFolded) == 0)
-        {
-            await FoldLegacyEntriesAsync(userId, cancellationToken);
-            snapshot = await firestore.GetAllAsync(paths, cancellationToken);
-        }
+        var snapshot = await ReadSumsAsync(userId, cycle.Start, [.. entryIds.Select(id => EntryPath(userId, id))], cancellationToken);
         var plan = profile.AllocationUnits + LedgerAggregates.Number(snapshot[cycleName], "plan");
         var topup = LedgerAggregates.Number(snapshot[totalsName], "topup");
         if (plan < 0)
@@ -210,25 +208,45 @@ internal sealed class CreditLedger(FirestoreClient firestore, IOptions<CreditOpt
         return new LedgerBalance(profile, cycle, plan, topup, counted, snapshot.ReadTime);
     }
 
-    /// <summary>Those of <paramref name="entryIds"/> whose entry was written at or before <paramref name="readTime"/> (and so is in sums read then).</summary>
-    public async Task<IReadOnlySet<string>> WrittenByAsync(string userId, IReadOnlyCollection<string> entryIds, DateTimeOffset readTime, CancellationToken cancellationToken)
+    /// <summary>The entries of <paramref name="entryIds"/> that exist, each with the time it was written (one request).</summary>
+    public async Task<IReadOnlyDictionary<string, (LedgerEntry Entry, DateTimeOffset WrittenAt)>> GetEntriesAsync(string userId,
+        IReadOnlyCollection<string> entryIds, CancellationToken cancellationToken)
     {
         var snapshot = await firestore.GetAllAsync([.. entryIds.Select(id => EntryPath(userId, id))], cancellationToken);
-        return entryIds.Where(id => snapshot[firestore.Document(EntryPath(userId, id)).Name] is { } entry && entry.CreateTime <= readTime)
-            .ToHashSet(StringComparer.Ordinal);
+        var found = new Dictionary<string, (LedgerEntry, DateTimeOffset)>(StringComparer.Ordinal);
+        foreach (var id in entryIds)
+        {
+            if (snapshot[firestore.Document(EntryPath(userId, id)).Name] is { } document)
+            {
+                found[id] = (document.ConvertTo(CreditsJson.Default.LedgerEntry), document.CreateTime);
+            }
+        }
+        return found;
     }
 
+    /// <summary>Those of <paramref name="entryIds"/> whose entry was written at or before <paramref name="readTime"/> (and so is in sums read then).</summary>
+    public async Task<IReadOnlySet<string>> WrittenByAsync(string userId, IReadOnlyCollection<string> entryIds, DateTimeOffset readTime, CancellationToken cancellationToken) =>
+        (await GetEntriesAsync(userId, entryIds, cancellationToken)).Where(found => found.Value.WrittenAt <= readTime).Select(found => found.Key)
+            .ToHashSet(StringComparer.Ordinal);
+
     /// <summary>The charge sums of one of the user's cycles (one document).</summary>
-    public async Task<ChargeSums> ReadCycleChargesAsync(string userId, DateTimeOffset cycleStart, CancellationToken cancellationToken)
+    public async Task<ChargeSums> ReadCycleChargesAsync(string userId, DateTimeOffset cycleStart, CancellationToken cancellationToken) =>
+        LedgerAggregates.ChargesOf((await ReadSumsAsync(userId, cycleStart, [], cancellationToken))[firestore.Document(LedgerAggregates.CyclePath(userId, cycleStart)).Name]);
+
+    /// <summary>
+    /// The user's totals and one cycle's sums, with <paramref name="alsoRead"/>, as of one moment; the entries written before
+    /// the ledger kept sums are folded in first if they never were.
+    /// </summary>
+    private async Task<FirestoreSnapshot> ReadSumsAsync(string userId, DateTimeOffset cycleStart, IReadOnlyList<string> alsoRead, CancellationToken cancellationToken)
     {
-        string[] paths = [LedgerAggregates.TotalsPath(userId), LedgerAggregates.CyclePath(userId, cycleStart)];
-        var read = await firestore.GetAllAsync(paths, cancellationToken);
-        if (LedgerAggregates.Number(read[firestore.Document(paths[0]).Name], LedgerAggregates.LegacyFolded) == 0)
+        string[] paths = [LedgerAggregates.TotalsPath(userId), LedgerAggregates.CyclePath(userId, cycleStart), .. alsoRead];
+        var snapshot = await firestore.GetAllAsync(paths, cancellationToken);
+        if (LedgerAggregates.Number(snapshot[firestore.Document(paths[0]).Name], LedgerAggregates.LegacyFolded) == 0)
         {
             await FoldLegacyEntriesAsync(userId, cancellationToken);
-            read = await firestore.GetAllAsync(paths, cancellationToken);
+            snapshot = await firestore.GetAllAsync(paths, cancellationToken);
         }
-        return LedgerAggregates.ChargesOf(read[firestore.Document(paths[1]).Name]);
+        return snapshot;
     }
 
     /// <summary>
@@ -254,8 +272,6 @@ internal sealed class CreditLedger(FirestoreClient firestore, IOptions<CreditOpt
             _folds.TryRemove(userId, out _);
         }
     }
-
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task>> _folds = new(StringComparer.Ordinal);
 
     private Task FoldInTransactionAsync(string userId) =>
         firestore.RunTransactionAsync(async transaction =>

@@ -360,13 +360,7 @@ internal sealed class CreditStore(
         bool retried, CancellationToken cancellationToken)
     {
         var userId = reservation.UserId;
-        var status = (string?)reply[0] switch
-        {
-            "settled" => SettleStatus.Settled,
-            "duplicate" => SettleStatus.Duplicate,
-            "late" => SettleStatus.Late,
-            _ => SettleStatus.Lost,
-        };
+        var status = SettleStatusOf(reply);
         if (status == SettleStatus.Lost)
         {
             return await SettleLostHoldAsync(reservation, actualUnits, balanceLoaded: (string?)reply[0] == "lost", model, requestId, cancellationToken);
@@ -490,16 +484,19 @@ internal sealed class CreditStore(
     {
         var reply = await EvaluateSettleAsync(userId, holdId, -(entry.PlanDelta + entry.TopupDelta));
         await LedgerWriter.ConfirmWrittenAsync(redis, [CreditKeys.HoldMember(userId, holdId)], time.GetUtcNow() + Settings.SettledHoldRetention);
-        return (string?)reply[0] switch
-        {
-            "settled" => SettleStatus.Settled,
-            "duplicate" => SettleStatus.Duplicate,
-            "late" => SettleStatus.Late,
-            _ => SettleStatus.Lost,
-        };
+        return SettleStatusOf(reply);
     }
 
-    /// <summary>The holds still held whose ledger entry is among <paramref name="entryIds"/> (read from the ledger), settled at its charge.</summary>
+    /// <summary>The status word of the settle script's reply; <c>lost</c> and <c>lost_unloaded</c> are both <see cref="SettleStatus.Lost"/>.</summary>
+    private static SettleStatus SettleStatusOf(RedisResult[] reply) => (string?)reply[0] switch
+    {
+        "settled" => SettleStatus.Settled,
+        "duplicate" => SettleStatus.Duplicate,
+        "late" => SettleStatus.Late,
+        _ => SettleStatus.Lost,
+    };
+
+    /// <summary>The user's holds still held whose charge is already in the ledger (one batch read), settled at that charge.</summary>
     private async Task SettleChargedHoldsAsync(string userId, CancellationToken cancellationToken)
     {
         var held = (await redis.HashGetAllAsync(CreditKeys.Holds(userId)))
@@ -508,10 +505,9 @@ internal sealed class CreditStore(
         {
             return;
         }
-        var written = await ledger.WrittenByAsync(userId, held, DateTimeOffset.MaxValue, cancellationToken);
-        foreach (var hold in held.Where(written.Contains))
+        foreach (var (hold, (entry, _)) in await ledger.GetEntriesAsync(userId, held, cancellationToken))
         {
-            if (await ledger.GetEntryAsync(userId, hold, cancellationToken) is { Type: LedgerEntryTypes.Charge } entry)
+            if (entry.Type == LedgerEntryTypes.Charge)
             {
                 await SettleFromLedgerAsync(userId, hold, entry);
             }

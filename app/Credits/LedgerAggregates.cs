@@ -30,6 +30,9 @@ internal static class LedgerAggregates
 
     public static DateOnly DayOf(DateTimeOffset time) => DateOnly.FromDateTime(time.UtcDateTime);
 
+    /// <summary>One shard of a day's sums for all users.</summary>
+    public static string DayPath(DateOnly day, int shard) => $"{DaysCollection}/{DayId(day, shard)}";
+
     /// <summary>Marks totals that also count the entries written before aggregates were kept (<see cref="CreditLedger"/>'s fold).</summary>
     public const string LegacyFolded = "legacy_folded";
 
@@ -55,7 +58,7 @@ internal static class LedgerAggregates
             {
                 Add(cycle, "plan", entry.PlanDelta);
             }
-            var day = $"{DaysCollection}/{DayId(DayOf(entry.CreatedAt), shard)}";
+            var day = DayPath(DayOf(entry.CreatedAt), shard);
             if (entry.Type != LedgerEntryTypes.Charge)
             {
                 Add(day, "granted", entry.PlanDelta + entry.TopupDelta);

@@ -103,7 +103,7 @@ public sealed class FallbackRunner(ModelCatalog catalog, ModelProviders provider
                 if (modelEvent.IsOutput && !outputStarted)
                 {
                     outputStarted = true;
-                    run.Serve(model, attemptRequest, received);
+                    run.Serve();
                 }
                 switch (modelEvent)
                 {
@@ -113,7 +113,7 @@ public sealed class FallbackRunner(ModelCatalog catalog, ModelProviders provider
                     case Completed:
                         if (!outputStarted)
                         {
-                            run.Serve(model, attemptRequest, received);
+                            run.Serve();
                         }
                         if (run.Usage is { Source: UsageSource.Counted } counted)
                         {

@@ -14,11 +14,9 @@ public sealed class ModelRun
 {
     private readonly List<ModelAttempt> _attempts = [];
     private readonly TokenCounter _counter;
-    private ModelRequest? _servedRequest;
-    private ReceivedOutput? _servedOutput;
     private Usage? _reportedUsage;
 
-    // The attempt under way: sent to its provider, neither failed nor serving yet.
+    // The attempt under way (sent to its provider and not failed), or the one serving once output started.
     private ModelEntry? _attemptModel;
     private ModelRequest? _attemptRequest;
     private ReceivedOutput? _attemptOutput;
@@ -65,12 +63,11 @@ public sealed class ModelRun
             {
                 return _reportedUsage;
             }
-            var (request, output) = _servedRequest is not null ? (_servedRequest, _servedOutput) : (_attemptRequest, _attemptOutput);
-            if (request is null || output is null)
+            if (_attemptRequest is null || _attemptOutput is null)
             {
                 return null;
             }
-            return new Usage(_counter.CountInput(request), _counter.CountOutput(output), UsageSource.Counted);
+            return new Usage(_counter.CountInput(_attemptRequest), _counter.CountOutput(_attemptOutput), UsageSource.Counted);
         }
     }
 
@@ -88,12 +85,8 @@ public sealed class ModelRun
     internal void Begin(ModelEntry model, ModelRequest request, ReceivedOutput received) =>
         (_attemptModel, _attemptRequest, _attemptOutput, _reportedUsage) = (model, request, received, null);
 
-    internal void Serve(ModelEntry model, ModelRequest request, ReceivedOutput received)
-    {
-        ServedBy = model;
-        _servedRequest = request;
-        _servedOutput = received;
-    }
+    /// <summary>The attempt under way sent its first output: it serves the call, and no other attempt follows.</summary>
+    internal void Serve() => ServedBy = _attemptModel;
 
     internal void Report(Usage usage) => _reportedUsage = usage;
 

@@ -49,10 +49,10 @@ public sealed class ChargeAccuracyTests(PlatformFixture platform)
         response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
         using var answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         answer.RootElement.GetProperty("model").GetString().ShouldBe(fallback);
-        var served = (await UpstreamCallsAsync(marker))[^1];
+        var served = (await platform.MockUpstream.RequestsAsync(marker))[^1];
         served.Outcome.ShouldBe("ok");
         served.OutputTokens.ShouldBe(200);
-        var expected = Price(app, fallback, served);
+        var expected = app.PriceOf(fallback, served);
         answer.RootElement.GetProperty("credits_used").GetDecimal().ShouldBe(CreditUnits.ToCredits(expected));
         await app.AssertChargedOnceAsync(user, before.TotalUnits, expected);
     }
@@ -78,7 +78,7 @@ public sealed class ChargeAccuracyTests(PlatformFixture platform)
         using var response = await web.PostAsJsonAsync(Code, body);
 
         response.StatusCode.ShouldBe(HttpStatusCode.ServiceUnavailable, await response.Content.ReadAsStringAsync());
-        (await UpstreamCallsAsync(marker)).Select(r => r.Model).ShouldBe(["gpt-5-mini", "deepseek/deepseek-v3.2"]);
+        (await platform.MockUpstream.RequestsAsync(marker)).Select(r => r.Model).ShouldBe(["gpt-5-mini", "deepseek/deepseek-v3.2"]);
         (await app.Credits().GetBalanceAsync("skint")).TotalUnits.ShouldBe(allocation);
         await app.WaitForLedgerWritesAsync();
         (await app.LedgerAsync("skint")).ShouldBeEmpty();
@@ -104,9 +104,9 @@ public sealed class ChargeAccuracyTests(PlatformFixture platform)
         using var response = await web.PostAsJsonAsync(Code, body);
 
         response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
-        var calls = await UpstreamCallsAsync(marker);
+        var calls = await platform.MockUpstream.RequestsAsync(marker);
         calls.Select(r => r.Model).ShouldBe(["gpt-5-mini", "deepseek/deepseek-v3.2"]);
-        await app.AssertChargedOnceAsync("thrifty", allocation, Price(app, "deepseek-v3.2", calls[^1]));
+        await app.AssertChargedOnceAsync("thrifty", allocation, app.PriceOf("deepseek-v3.2", calls[^1]));
     }
 
     [Fact]
@@ -140,9 +140,9 @@ public sealed class ChargeAccuracyTests(PlatformFixture platform)
         response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
         using var answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         answer.RootElement.GetProperty("stop_reason").GetString().ShouldBe("tool_use");
-        var served = (await UpstreamCallsAsync(marker)).Single();
+        var served = (await platform.MockUpstream.RequestsAsync(marker)).Single();
         served.ToolCall.ShouldBe("list_files");
-        var expected = Price(app, "claude-sonnet", served);
+        var expected = app.PriceOf("claude-sonnet", served);
         answer.RootElement.GetProperty("credits_used").GetDecimal().ShouldBe(CreditUnits.ToCredits(expected));
         await app.AssertChargedOnceAsync("toolsmith", before.TotalUnits, expected);
     }
@@ -169,7 +169,7 @@ public sealed class ChargeAccuracyTests(PlatformFixture platform)
             messages = new[] { new { role = "user", content = $"{marker} tell me a long story about rivers and mountains [[mock ttft_ms=20000 latency_ms={(stream ? 0 : 20000)}]]" } },
         }, leave.Token);
         // The upstream has the request (and bills its input), then the client goes away.
-        (await Eventually.HoldsAsync(async () => (await UpstreamCallsAsync(marker)).Count == 1, TimeSpan.FromSeconds(20))).ShouldBeTrue();
+        (await Eventually.HoldsAsync(async () => (await platform.MockUpstream.RequestsAsync(marker)).Count == 1, TimeSpan.FromSeconds(20))).ShouldBeTrue();
         await Task.Delay(200);
         await leave.CancelAsync();
         try
@@ -181,9 +181,9 @@ public sealed class ChargeAccuracyTests(PlatformFixture platform)
             // The client's own cancellation: it left.
         }
 
-        var sent = (await UpstreamCallsAsync(marker)).Single();
+        var sent = (await platform.MockUpstream.RequestsAsync(marker)).Single();
         sent.InputTokens.ShouldBeGreaterThan(10);
-        var expected = Price(app, model, sent with { OutputTokens = 0 });
+        var expected = app.PriceOf(model, sent with { OutputTokens = 0 });
         (await Eventually.HoldsAsync(async () => (await app.LedgerAsync(user)).Count == 1, TimeSpan.FromSeconds(20))).ShouldBeTrue("the call was settled");
         await app.AssertChargedOnceAsync(user, before.TotalUnits, expected);
     }
@@ -210,20 +210,12 @@ public sealed class ChargeAccuracyTests(PlatformFixture platform)
 
         var events = await response.Content.ReadAsStringAsync();
         events.ShouldContain("\"type\":\"error\"");
-        var sent = (await UpstreamCallsAsync(marker)).Single();
+        var sent = (await platform.MockUpstream.RequestsAsync(marker)).Single();
         sent.Outcome.ShouldBe("cut");
         sent.OutputTokens.ShouldBe(23);
-        await app.AssertChargedOnceAsync(user, before.TotalUnits, Price(app, model, sent));
+        await app.AssertChargedOnceAsync(user, before.TotalUnits, app.PriceOf(model, sent));
     }
 
-    private async Task<IReadOnlyList<MockRequest>> UpstreamCallsAsync(string marker) =>
-        [.. (await platform.MockUpstream.RequestsAsync()).Where(r => r.Body.Contains(marker, StringComparison.Ordinal))];
-
-    private static long Price(InferenceApiApplication app, string modelKey, MockRequest billed)
-    {
-        var model = app.Services.GetRequiredService<ModelCatalog>().Find(modelKey)!;
-        return CreditPrice.ForTokens(model.InputUsdPerMillion, model.OutputUsdPerMillion, billed.InputTokens, billed.OutputTokens);
-    }
 
     private static long Worst(InferenceApiApplication app, string modelKey, object body)
     {

@@ -62,7 +62,7 @@ public sealed class DurableSettleTests(PlatformFixture platform) : IAsyncLifetim
             messages = new[] { new { role = "user", content = $"{marker} [[mock latency_ms=1500 output_tokens=40]]" } },
         });
         // The hold is taken and the upstream has the request: Redis stops answering before the settle.
-        (await Eventually.HoldsAsync(async () => (await UpstreamCallsAsync(marker)).Count == 1, TimeSpan.FromSeconds(20))).ShouldBeTrue();
+        (await Eventually.HoldsAsync(async () => (await platform.MockUpstream.RequestsAsync(marker)).Count == 1, TimeSpan.FromSeconds(20))).ShouldBeTrue();
         await SignalAsync("STOP");
         HttpResponseMessage response;
         try
@@ -80,7 +80,7 @@ public sealed class DurableSettleTests(PlatformFixture platform) : IAsyncLifetim
         {
             response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
             using var answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-            var expected = Price(app, "claude-haiku", (await UpstreamCallsAsync(marker)).Single());
+            var expected = app.PriceOf("claude-haiku", (await platform.MockUpstream.RequestsAsync(marker)).Single());
             answer.RootElement.GetProperty("credits_used").GetDecimal().ShouldBe(CreditUnits.ToCredits(expected));
             await app.AssertChargedOnceAsync("patience", before, expected);
         }
@@ -248,9 +248,9 @@ public sealed class DurableSettleTests(PlatformFixture platform) : IAsyncLifetim
 
         var bodies = await Task.WhenAll(responses.Select(r => r.Content.ReadAsStringAsync()));
         responses.Select(r => r.StatusCode).ShouldAllBe(status => status == HttpStatusCode.OK, string.Join("\n", bodies.Where(b => !b.StartsWith('{') || b.Contains("detail", StringComparison.Ordinal)).Take(3)));
-        var upstream = await UpstreamCallsAsync(marker);
+        var upstream = await platform.MockUpstream.RequestsAsync(marker);
         upstream.Count.ShouldBe(calls);
-        var expected = upstream.Sum(r => Price(app, "claude-opus", r));
+        var expected = upstream.Sum(r => app.PriceOf("claude-opus", r));
         var answered = bodies.Sum(b => CreditUnits.FromCredits(JsonDocument.Parse(b).RootElement.GetProperty("credits_used").GetDecimal())!.Value);
         answered.ShouldBe(expected);
         await app.WaitForLedgerWritesAsync();
@@ -272,12 +272,4 @@ public sealed class DurableSettleTests(PlatformFixture platform) : IAsyncLifetim
         kill.ExitCode.ShouldBe(0);
     }
 
-    private async Task<IReadOnlyList<MockRequest>> UpstreamCallsAsync(string marker) =>
-        [.. (await platform.MockUpstream.RequestsAsync()).Where(r => r.Body.Contains(marker, StringComparison.Ordinal))];
-
-    private static long Price(InferenceApiApplication app, string modelKey, MockRequest billed)
-    {
-        var model = app.Services.GetRequiredService<ModelCatalog>().Find(modelKey)!;
-        return CreditPrice.ForTokens(model.InputUsdPerMillion, model.OutputUsdPerMillion, billed.InputTokens, billed.OutputTokens);
-    }
 }

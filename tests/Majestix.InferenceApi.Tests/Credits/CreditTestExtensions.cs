@@ -1,6 +1,8 @@
 using Majestix.GoogleCloud.Firestore;
 using Majestix.InferenceApi.Credits;
 using Majestix.InferenceApi.Inference;
+using Majestix.InferenceApi.Inference.Catalog;
+using Majestix.InferenceApi.Tests.Inference;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Shouldly;
@@ -77,6 +79,13 @@ internal static class CreditTestExtensions
     public static Task SeedCreditUserAsync(this WebApplicationFactory<Program> app, string userId, string plan, DateTimeOffset signedUp) =>
         app.Services.GetRequiredService<FirestoreClient>().SetAsync($"users/{userId}",
             new Dictionary<string, FirestoreValue> { ["uid"] = userId, ["plan"] = plan, ["created_at"] = signedUp });
+
+    /// <summary>What <paramref name="billed"/> (the mock upstream's usage of one request) costs at <paramref name="modelKey"/>'s price.</summary>
+    public static long PriceOf(this WebApplicationFactory<Program> app, string modelKey, MockRequest billed)
+    {
+        var model = app.Services.GetRequiredService<ModelCatalog>().Find(modelKey)!;
+        return CreditPrice.ForTokens(model.InputUsdPerMillion, model.OutputUsdPerMillion, billed.InputTokens, billed.OutputTokens);
+    }
 
     /// <summary>
     /// One charge entry of <paramref name="expected"/>, the balance moved by exactly that with no hold left held, and a

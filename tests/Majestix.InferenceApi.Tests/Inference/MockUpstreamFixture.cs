@@ -60,6 +60,10 @@ public sealed class MockUpstreamFixture : IAsyncLifetime
         return [.. document.RootElement.EnumerateArray().Select(MockRequest.From)];
     }
 
+    /// <summary>The requests whose body holds <paramref name="marker"/> (a test's own), oldest first.</summary>
+    public async Task<IReadOnlyList<MockRequest>> RequestsAsync(string marker) =>
+        [.. (await RequestsAsync()).Where(request => request.Body.Contains(marker, StringComparison.Ordinal))];
+
     /// <summary>
     /// The dll built through the test project's reference: next to this project's output in an artifacts
     /// layout (<c>bin/Majestix.MockUpstream/&lt;config&gt;</c>), else in the tool's own <c>bin/&lt;Config&gt;/net10.0</c>.

@@ -5,6 +5,8 @@ using System.Text.Json;
 using Majestix.InferenceApi.Credits;
 using Majestix.InferenceApi.Tests.Credits;
 
+using Majestix.InferenceApi.Tests.OpenAiCompatible;
+
 namespace Majestix.InferenceApi.Tests.Inputs;
 
 /// <summary>
@@ -99,14 +101,14 @@ public sealed class RequestBodyLimitTests(PlatformFixture platform)
         await app.SeedUserAsync("limit-payer", "pro");
         var (_, apiKey) = await app.SeedKeyAsync("limit-payer");
         using var key = app.KeyClient(apiKey);
-        var before = await RemainingAsync(key);
+        var before = await OpenAiCompatibleApiTests.RemainingAsync(key);
         // A call first, so this key has just been verified: its next /code call would hold credits in the gate's trip.
         using (var first = await key.SendAsync(Post("/code", ModelCall(1_000), chunked: false)))
         {
             first.StatusCode.ShouldBe(HttpStatusCode.OK);
         }
         await app.WaitForSettlesAsync();
-        var afterFirst = await RemainingAsync(key);
+        var afterFirst = await OpenAiCompatibleApiTests.RemainingAsync(key);
         var holdsAfterFirst = await app.Redis.HashLengthAsync(CreditKeys.Holds("limit-payer"));
 
         foreach (var route in new[] { "/code", "/v1/chat/completions" })
@@ -117,7 +119,7 @@ public sealed class RequestBodyLimitTests(PlatformFixture platform)
 
         afterFirst.ShouldBeLessThan(before);
         (await app.Redis.HashLengthAsync(CreditKeys.Holds("limit-payer"))).ShouldBe(holdsAfterFirst);
-        (await RemainingAsync(key)).ShouldBe(afterFirst);
+        (await OpenAiCompatibleApiTests.RemainingAsync(key)).ShouldBe(afterFirst);
     }
 
     private async Task<HttpClient> ClientForAsync(InferenceApiApplication app, string route)
@@ -162,14 +164,6 @@ public sealed class RequestBodyLimitTests(PlatformFixture platform)
         response.StatusCode.ShouldBe(HttpStatusCode.RequestEntityTooLarge, text);
         using var body = JsonDocument.Parse(text);
         body.RootElement.GetProperty("detail").GetString()!.ShouldBe($"Request body too large. This endpoint accepts at most {limit} bytes.");
-    }
-
-    private static async Task<decimal> RemainingAsync(HttpClient client)
-    {
-        using var response = await client.PostAsync(new Uri("/credits/refresh", UriKind.Relative), null);
-        response.EnsureSuccessStatusCode();
-        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return body.RootElement.GetProperty("credits_remaining").GetDecimal();
     }
 
     /// <summary>A body sent without a Content-Length (Transfer-Encoding: chunked), in pieces.</summary>
