@@ -1,4 +1,5 @@
 using Majestix.InferenceApi;
+using Majestix.InferenceApi.Billing;
 using Majestix.InferenceApi.Cors;
 using Majestix.InferenceApi.Credits;
 using Majestix.InferenceApi.Errors;
@@ -20,6 +21,7 @@ builder.AddRedis();                      // one multiplexer, short timeouts, RED
 builder.AddIdentityAndProtection();      // API keys, Firebase/App Check/OIDC, rate limits, audit events
 builder.AddBrowserAccess();              // CORS for the web console's origins (Cors:AllowedOrigins)
 builder.AddCredits();                    // hot balances and holds in Redis, ledger in Firestore, hold reaper
+builder.AddBilling();                    // Stripe: plans, top-ups, the webhook's 11 events, auto top-up
 builder.AddUsageEvents();                // one Pub/Sub usage event per model call (BigQuery usage_events), opaque user ids
 builder.AddGateway();                    // catalog, providers with fallback, routing; credits held and settled per call
 builder.AddSessions();                   // chat sessions in Redis, history Fernet-encrypted, TTL by plan
@@ -38,6 +40,7 @@ app.UseMiddleware<CallerGate>();         // caller resolved once, limits applied
 app.MapIdentity();
 app.MapApiKeys();
 app.MapCredits();
+app.MapBilling();                        // /billing: checkout, top-up, portal, auto top-up, the Stripe webhook
 app.MapGateway();                        // /models, /code
 app.MapSessions();
 app.MapPublicOpenApi();

@@ -176,6 +176,27 @@ internal sealed class CreditLedger(FirestoreClient firestore, IOptions<CreditOpt
         return batch.CommitAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Appends an entry in a transaction together with the writes <paramref name="build"/> stages (it may read first, and
+    /// returns the entry): a plan change and its ledger entry land in one commit or not at all. False when an entry with
+    /// this id is already there (then <paramref name="build"/> did not run, and nothing is written).
+    /// </summary>
+    public Task<bool> AppendInTransactionAsync(string userId, string entryId, Func<FirestoreTransaction, Task<LedgerEntry>> build,
+        CancellationToken cancellationToken) =>
+        firestore.RunTransactionAsync(async transaction =>
+        {
+            if (await transaction.GetAsync(EntryPath(userId, entryId), cancellationToken) is not null)
+            {
+                return false;
+            }
+            var entry = await build(transaction);
+            transaction.Create(EntryPath(userId, entryId), entry with { Aggregated = true }, CreditsJson.Default.LedgerEntry);
+            var increments = new LedgerAggregates.Increments();
+            increments.Add(userId, entry, Random.Shared.Next(LedgerAggregates.DayShards));
+            increments.WriteTo(transaction);
+            return true;
+        }, cancellationToken: cancellationToken);
+
     public Task<LedgerEntry?> GetEntryAsync(string userId, string entryId, CancellationToken cancellationToken) =>
         firestore.GetAsync(EntryPath(userId, entryId), CreditsJson.Default.LedgerEntry, cancellationToken);
 

@@ -64,6 +64,11 @@ internal sealed record SettleResult(SettleStatus Status, long PlanUnits, long To
 
 internal sealed record GrantResult(string GrantId, long Units, bool Duplicate, bool Conflict);
 
+internal sealed record ClawbackResult(long PlanUnits, long TopupUnits, long ShortfallUnits, bool Duplicate)
+{
+    public long TakenUnits => PlanUnits + TopupUnits;
+}
+
 internal sealed record CreditBalance(string Plan, long AllocationUnits, long PlanUnits, long TopupUnits, DateTimeOffset CycleStart, DateTimeOffset CycleEnd)
 {
     public long TotalUnits => PlanUnits + TopupUnits;
@@ -84,13 +89,21 @@ public sealed record LedgerEntry(
     string? RequestId = null,
     string? Reason = null,
     bool? Unenforced = null,
-    bool? Aggregated = null);
+    bool? Aggregated = null,
+    string? StripeId = null,
+    long? ShortfallUnits = null);
 
 public static class LedgerEntryTypes
 {
     public const string Charge = "charge";
     public const string Grant = "grant";
     public const string Topup = "topup";
+
+    /// <summary>A plan change (a paid period started, a subscription ended or was restricted): no credits move, the cycle does.</summary>
+    public const string Plan = "plan";
+
+    /// <summary>Credits taken back for a refunded payment (negative deltas; what the balance lacked is the shortfall).</summary>
+    public const string Refund = "refund";
 }
 
 public sealed record GrantCreditsRequest(string? UserId, decimal? Credits, string? Reason);

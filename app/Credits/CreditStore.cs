@@ -23,6 +23,7 @@ internal sealed class CreditStore(
     RedisGuard guard,
     CreditLedger ledger,
     LedgerWriter ledgerWriter,
+    BalanceWatch balanceWatch,
     IOptions<CreditOptions> options,
     TimeProvider time,
     ILogger<CreditStore> logger)
@@ -189,6 +190,9 @@ internal sealed class CreditStore(
     private static readonly RedisScript GrantIntentScript = new(CreditScripts.Read("GrantIntent.lua"));
 
     private static readonly RedisScript GrantApplyScript = new(SharedLua + CreditScripts.GrantShared + CreditScripts.Read("GrantApply.lua"));
+
+    // KEYS: balance, holds, hold expiry, ledger pending. ARGV: id, amount, now ms, member, record retention ms, first bucket (Clawback.lua).
+    private static readonly RedisScript ClawbackScript = new(SharedLua + CreditScripts.Read("Clawback.lua"));
 
     // KEYS: balance. ARGV: now ms. Returns {'load'} or the balance fields.
     private static readonly RedisScript BalanceScript = new(SharedLua + """
@@ -378,6 +382,7 @@ internal sealed class CreditStore(
         {
             ledgerWriter.Enqueue(userId, reservation.HoldId, new LedgerEntry(LedgerEntryTypes.Charge, -result.PlanUnits, -result.TopupUnits, time.GetUtcNow(),
                 DateTimeOffset.FromUnixTimeMilliseconds(Long(reply[3])), model, requestId));
+            balanceWatch.Charged(userId);
         }
         return result;
     }
@@ -642,6 +647,54 @@ internal sealed class CreditStore(
         var duplicate = finished is GrantOutcome.Conflict or GrantOutcome.AlreadyApplied || (finished == GrantOutcome.Loaded && !createdHere);
         return new GrantResult(grantId, units, duplicate, Conflict: finished == GrantOutcome.Conflict);
     }
+
+    /// <summary>
+    /// Takes <paramref name="units"/> back once per <paramref name="entryId"/> (a refunded payment): from
+    /// <paramref name="takeFirst"/>, then the other bucket, never below zero; what the balance lacks is recorded on the
+    /// entry as its shortfall. Redis first, as a settle is (the ledger may never imply more than Redis holds): the
+    /// script records the taking under the id and marks its entry pending, then the entry is written here; a crash in
+    /// between leaves the entry to a retry with the same id or to the reaper. Redis unavailable: throws, nothing taken.
+    /// </summary>
+    public async Task<ClawbackResult> ClawbackAsync(string userId, string entryId, long units, CreditBucket takeFirst, string reason, string stripeId,
+        CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(units);
+        if (await ledger.GetEntryAsync(userId, entryId, cancellationToken) is { } written)
+        {
+            return new ClawbackResult(-written.PlanDelta, -written.TopupDelta, written.ShortfallUnits ?? 0, Duplicate: true);
+        }
+        var member = CreditKeys.HoldMember(userId, entryId);
+        var reply = await guard.RunAsync(async () =>
+        {
+            var taken = await EvaluateClawbackAsync(userId, entryId, units, takeFirst, member);
+            if ((string?)taken[0] == "load")
+            {
+                await RebuildAsync(userId, replace: false, cancellationToken);
+                taken = await EvaluateClawbackAsync(userId, entryId, units, takeFirst, member);
+            }
+            return (RedisResult[]?)taken;
+        }, null, repeatable: true) ?? throw new RedisUnavailableException(new InvalidOperationException("A refund cannot be taken back while Redis is unavailable."));
+        var (plan, topup) = (Long(reply[1]), Long(reply[2]));
+        var shortfall = units - plan - topup;
+        var now = time.GetUtcNow();
+        var entry = new LedgerEntry(LedgerEntryTypes.Refund, -plan, -topup, now, DateTimeOffset.FromUnixTimeMilliseconds(Long(reply[3])),
+            Reason: reason, StripeId: stripeId, ShortfallUnits: shortfall > 0 ? shortfall : null);
+        await ledger.AppendAsync(userId, entryId, entry, cancellationToken);
+        await LedgerWriter.ConfirmWrittenAsync(redis, [member], now + Settings.SettledHoldRetention);
+        ForgetUsageReport(userId);
+        if (shortfall > 0)
+        {
+            logger.LogWarning("Refund {EntryId} of user {UserId} takes back {Units} units; the balance held {Taken}, the shortfall {Shortfall} is on the ledger",
+                entryId, userId, units, plan + topup, shortfall);
+        }
+        return new ClawbackResult(plan, topup, shortfall, Duplicate: (string?)reply[0] == "duplicate");
+    }
+
+    private async Task<RedisResult[]> EvaluateClawbackAsync(string userId, string entryId, long units, CreditBucket takeFirst, string member) =>
+        (RedisResult[])(await ClawbackScript.EvaluateAsync(redis,
+            [CreditKeys.Balance(userId), CreditKeys.Holds(userId), CreditKeys.HoldExpiry, CreditKeys.LedgerPending],
+            [entryId, units, time.GetUtcNow().ToUnixTimeMilliseconds(), member, (long)Settings.SettledHoldRetention.TotalMilliseconds,
+                takeFirst == CreditBucket.Topup ? "topup" : "plan"]))!;
 
     /// <summary>
     /// Re-drives grants pending for longer than <paramref name="grace"/> (their caller crashed or gave up between the

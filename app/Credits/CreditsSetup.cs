@@ -12,6 +12,7 @@ internal static class CreditsSetup
         services.AddOptions<CreditOptions>().BindConfiguration(CreditOptions.SectionName).ValidateOnStart();
         services.AddSingleton<CreditLedger>();
         services.AddSingleton<CreditStore>();
+        services.AddSingleton<BalanceWatch>();
         services.AddSingleton<UsageReports>();
         services.AddSingleton<LedgerWriter>();
         services.AddHostedService(provider => provider.GetRequiredService<LedgerWriter>());

@@ -1,5 +1,6 @@
 using Majestix.InferenceApi.Errors;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.Extensions.Options;
 
 namespace Majestix.InferenceApi.RequestLimits;
@@ -24,7 +25,8 @@ internal sealed class RequestBodyLimit(RequestDelegate next, IOptions<RequestLim
             await next(context);
             return;
         }
-        long limit = endpoint.Metadata.GetMetadata<ModelCallBody>() is null ? options.Value.DefaultBytes : options.Value.ModelCallBytes;
+        long limit = endpoint.Metadata.GetMetadata<IRequestSizeLimitMetadata>()?.MaxRequestBodySize
+            ?? (endpoint.Metadata.GetMetadata<ModelCallBody>() is null ? options.Value.DefaultBytes : options.Value.ModelCallBytes);
         var request = context.Request;
         if (request.ContentLength is { } declared)
         {

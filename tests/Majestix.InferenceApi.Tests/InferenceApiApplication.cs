@@ -68,6 +68,15 @@ public sealed class InferenceApiApplication(PlatformFixture platform, Isolation?
             ["Providers:Vertex:BaseUrl"] = upstream,
             ["Providers:Vertex:ProjectId"] = "majestix-test",
             ["Providers:Vertex:StaticAccessToken"] = "ya29.test-token",
+            // Billing through an account of the local Stripe that no test pays on; billing tests pass their own account's settings.
+            ["STRIPE_API_BASE"] = platform.Stripe.BaseUrl.ToString().TrimEnd('/'),
+            ["STRIPE_SECRET_KEY"] = "sk_test_unused",
+            ["STRIPE_WEBHOOK_SECRET"] = "whsec_unused",
+            ["STRIPE_GURU_PRICE_ID"] = "price_unusedGuru",
+            ["STRIPE_PRO_PRICE_ID"] = "price_unusedPro",
+            ["STRIPE_TOPUP_5_PRICE_ID"] = "price_unusedTopup5",
+            ["STRIPE_TOPUP_25_PRICE_ID"] = "price_unusedTopup25",
+            ["STRIPE_TOPUP_100_PRICE_ID"] = "price_unusedTopup100",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

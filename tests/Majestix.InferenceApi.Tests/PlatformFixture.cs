@@ -17,11 +17,16 @@ public sealed class PlatformFixture : IAsyncLifetime
     /// <summary>Every model provider of the app under test points here.</summary>
     public MockUpstreamFixture MockUpstream { get; } = new();
 
+    /// <summary>The local Stripe every app under test bills through (each billing test on its own account).</summary>
+    public Billing.StripeStandInFixture Stripe { get; } = new();
+
     public Task InitializeAsync() =>
-        Task.WhenAll(Redis.InitializeAsync(), Firestore.InitializeAsync(), PubSub.InitializeAsync(), Issuer.InitializeAsync(), MockUpstream.InitializeAsync());
+        Task.WhenAll(Redis.InitializeAsync(), Firestore.InitializeAsync(), PubSub.InitializeAsync(), Issuer.InitializeAsync(), MockUpstream.InitializeAsync(),
+            Stripe.InitializeAsync());
 
     public Task DisposeAsync() =>
-        Task.WhenAll(Redis.DisposeAsync(), Firestore.DisposeAsync(), PubSub.DisposeAsync(), Issuer.DisposeAsync(), MockUpstream.DisposeAsync());
+        Task.WhenAll(Redis.DisposeAsync(), Firestore.DisposeAsync(), PubSub.DisposeAsync(), Issuer.DisposeAsync(), MockUpstream.DisposeAsync(),
+            Stripe.DisposeAsync());
 }
 
 [CollectionDefinition(Name)]

@@ -42,6 +42,9 @@ internal sealed class FirestoreProbe
     /// <summary>While set, commit (and batchWrite) requests are answered 503 UNAVAILABLE.</summary>
     public bool Unavailable { get; set; }
 
+    /// <summary>While set, only the ledger's writes (commits of entries) are answered 503 UNAVAILABLE; other commits go through.</summary>
+    public bool LedgerUnavailable { get; set; }
+
     /// <summary>Completes when a ledger write request has reached the probe (since the last <see cref="Hold"/>).</summary>
     public Task BatchWriteArrived => _arrived.Task;
 
@@ -141,7 +144,7 @@ internal sealed class FirestoreProbe
                 probe._arrived.TrySetResult();
                 await probe._gate.Task.WaitAsync(cancellationToken);
             }
-            if (probe.Unavailable && (ledgerWrite || commit))
+            if ((probe.Unavailable && (ledgerWrite || commit)) || (probe.LedgerUnavailable && ledgerWrite))
             {
                 Interlocked.Add(ref probe._failedWrites, CountOf(body, "\"currentDocument\""));
                 return Unavailable503();

@@ -1,5 +1,4 @@
 using System.Net.Http.Json;
-using System.Reflection;
 using System.Text.Json;
 using Majestix.Testing;
 
@@ -18,7 +17,6 @@ public sealed class MockUpstreamCollection : ICollectionFixture<MockUpstreamFixt
 /// </summary>
 public sealed class MockUpstreamFixture : IAsyncLifetime
 {
-    private const string DllName = "Majestix.MockUpstream.dll";
     private ExternalProcess? _process;
 
     public Uri BaseUrl { get; private set; } = null!;
@@ -30,7 +28,7 @@ public sealed class MockUpstreamFixture : IAsyncLifetime
         var port = FreePort.Next();
         BaseUrl = new Uri($"http://127.0.0.1:{port}");
         Control.BaseAddress = BaseUrl;
-        _process = ExternalProcess.Start("dotnet", [LocateDll(), "--urls", BaseUrl.ToString().TrimEnd('/')], "mock upstream");
+        _process = ExternalProcess.Start("dotnet", [ToolDll.Locate("Majestix.MockUpstream", typeof(MockUpstreamFixture).Assembly), "--urls", BaseUrl.ToString().TrimEnd('/')], "mock upstream");
         await _process.WaitUntilReadyAsync(
             async token => (await Control.GetAsync(new Uri("/health", UriKind.Relative), token)).IsSuccessStatusCode,
             TimeSpan.FromSeconds(30));
@@ -63,31 +61,6 @@ public sealed class MockUpstreamFixture : IAsyncLifetime
     /// <summary>The requests whose body holds <paramref name="marker"/> (a test's own), oldest first.</summary>
     public async Task<IReadOnlyList<MockRequest>> RequestsAsync(string marker) =>
         [.. (await RequestsAsync()).Where(request => request.Body.Contains(marker, StringComparison.Ordinal))];
-
-    /// <summary>
-    /// The dll built through the test project's reference: next to this project's output in an artifacts
-    /// layout (<c>bin/Majestix.MockUpstream/&lt;config&gt;</c>), else in the tool's own <c>bin/&lt;Config&gt;/net10.0</c>.
-    /// </summary>
-    private static string LocateDll()
-    {
-        var baseDirectory = AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar);
-        var configuration = typeof(MockUpstreamFixture).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
-        var candidates = new List<string>
-        {
-            Path.Combine(baseDirectory, DllName),
-            Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(baseDirectory)!)!, "Majestix.MockUpstream", Path.GetFileName(baseDirectory), DllName),
-        };
-        for (var directory = new DirectoryInfo(baseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Majestix.sln")))
-            {
-                candidates.Add(Path.Combine(directory.FullName, "tools", "Majestix.MockUpstream", "bin", configuration, "net10.0", DllName));
-                break;
-            }
-        }
-        return candidates.FirstOrDefault(File.Exists)
-            ?? throw new FileNotFoundException($"{DllName} not found; looked in: {string.Join(", ", candidates)}");
-    }
 }
 
 public sealed record MockRequest(long Seq, string Path, string? Model, bool Stream, int Status, string Outcome, int InputTokens, int OutputTokens,
