@@ -41,7 +41,9 @@ internal sealed class PlanChanges(
         {
             var user = await transaction.GetAsync(CreditLedger.UserPath(userId), cancellationToken);
             var endedHere = String(user, EndedSubscription) == subscriptionId;
-            var newerPeriod = String(user, PlanSubscription) == subscriptionId && Timestamp(user, PlanPeriodStart) is { } applied && applied >= start;
+            // Stripe's times are whole seconds: a switch in the second the subscription started has the same start and another plan.
+            var newerPeriod = String(user, PlanSubscription) == subscriptionId && Timestamp(user, PlanPeriodStart) is { } applied
+                && (applied > start || (applied == start && String(user, "plan") == plan.WireName()));
             moved = !endedHere && !newerPeriod;
             if (moved)
             {

@@ -3,8 +3,8 @@ using Majestix.InferenceApi.Audit;
 using Majestix.InferenceApi.Credits;
 using Majestix.InferenceApi.Identity;
 using Stripe;
-using Plan = Majestix.InferenceApi.Identity.Plan;
 using Stripe.Checkout;
+using Plan = Majestix.InferenceApi.Identity.Plan;
 
 namespace Majestix.InferenceApi.Billing;
 

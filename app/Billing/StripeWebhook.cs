@@ -34,7 +34,7 @@ internal static class StripeWebhook
         {
             stripeEvent = EventUtility.ParseEvent(System.Text.Encoding.UTF8.GetString(body), throwOnApiVersionMismatch: false);
         }
-        catch (Exception exception) when (exception is StripeException or Newtonsoft.Json.JsonException or ArgumentException)
+        catch (Exception exception) when (exception is not OperationCanceledException)
         {
             return TypedResults.BadRequest(new ErrorDetail("The body is signed but is not a Stripe event."));
         }

@@ -17,7 +17,7 @@ namespace Majestix.InferenceApi.Tests.Billing;
 /// the test takes the events Stripe made (<c>/v1/events</c>) and delivers them signed, so it chooses how often, in what
 /// order and to which instance each arrives (the stand-in's own deliveries are covered by its tests and one end-to-end test).
 /// </summary>
-public sealed class BillingTestApp : IAsyncDisposable
+internal sealed class BillingTestApp : IAsyncDisposable
 {
     private BillingTestApp(InferenceApiApplication app, WebApplicationFactory<Program> host, StripeAccount stripe)
     {

@@ -1,4 +1,5 @@
 using Majestix.InferenceApi.Credits;
+using Majestix.InferenceApi.Tests.Credits;
 using Stripe;
 
 namespace Majestix.InferenceApi.Tests.Billing;

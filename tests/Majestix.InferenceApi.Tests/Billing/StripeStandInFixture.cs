@@ -141,7 +141,7 @@ public sealed class StripeAccount(Uri baseUrl, string secretKey, StripeClient cl
 
     /// <summary>The auto top-up payment intents Stripe made (success or failure), from their events: each id once.</summary>
     public async Task<IReadOnlyList<string>> AutoTopupIntentsAsync() =>
-        [.. (await EventsAsync()).Where(e => e.Type.StartsWith("payment_intent.", StringComparison.Ordinal)).Select(e => e.Object)
+        [.. (await EventsAsync()).Where(e => e.Type.StartsWith("payment_intent.", StringComparison.Ordinal)).Select(e => e.DataObject)
             .Where(intent => intent.TryGetProperty("metadata", out var metadata) && metadata.TryGetProperty("kind", out var kind) && kind.GetString() == "auto_topup")
             .Select(intent => intent.GetProperty("id").GetString()!).Distinct()];
 }
@@ -149,5 +149,5 @@ public sealed class StripeAccount(Uri baseUrl, string secretKey, StripeClient cl
 public sealed record StripeEventJson(string Id, string Type, string Json)
 {
     /// <summary>The event's <c>data.object</c>.</summary>
-    public JsonElement Object => JsonDocument.Parse(Json).RootElement.GetProperty("data").GetProperty("object").Clone();
+    public JsonElement DataObject => JsonDocument.Parse(Json).RootElement.GetProperty("data").GetProperty("object").Clone();
 }
