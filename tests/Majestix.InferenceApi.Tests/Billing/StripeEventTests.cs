@@ -237,6 +237,31 @@ public sealed class StripeEventTests(PlatformFixture platform)
         (await billing.LedgerAsync("fay")).ShouldHaveSingleItem();
     }
 
+    [Fact]
+    public async Task EveryGrantPlanChangeAndReversalIsOneAuditEventNamingItsStripeObject()
+    {
+        await using var billing = await BillingTestApp.StartAsync(platform);
+        await billing.App.CreateAuditSubscriptionAsync();
+        var session = await billing.BuyTopupAsync("aud", "small");
+        var subscription = await billing.SubscribeAsync("aud", "guru");
+        await billing.DeliverNewEventsAsync(times: 3);
+        var intent = (await billing.Stripe.Client.V1.Checkout.Sessions.GetAsync(session)).PaymentIntentId;
+        var refund = await billing.Stripe.Client.V1.Refunds.CreateAsync(new RefundCreateOptions { PaymentIntent = intent, Amount = 100 });
+        await billing.Stripe.PortalAsync(await billing.PortalUrlAsync("aud"), "cancel");
+        await billing.DeliverNewEventsAsync(times: 3);
+
+        var audits = (await billing.App.PullAuditEventsAsync()).Where(e => e.GetProperty("user_id").GetString() == "aud")
+            .Select(e => (Type: e.GetProperty("event_type").GetString(), Details: e.GetProperty("details").GetString() ?? "")).ToList();
+        audits.Where(a => a.Type == "credits_granted").ShouldHaveSingleItem().Details.ShouldContain(session);
+        audits.Where(a => a.Type == "credits_reversed").ShouldHaveSingleItem().Details.ShouldContain(refund.Id);
+        var plans = audits.Where(a => a.Type == "plan_changed").ToList();
+        plans.Count.ShouldBe(2, "to guru, then back to free: each once although delivered three times");
+        plans[0].Details.ShouldContain("\"plan\":\"guru\"");
+        plans[1].Details.ShouldContain(subscription);
+        plans[1].Details.ShouldContain("\"plan\":\"free\"");
+        (await billing.LedgerAsync("aud")).ShouldAllBe(e => e.StripeId != null || e.Type == LedgerEntryTypes.Topup);
+    }
+
     private static async Task<string> UrlOf(BillingTestApp billing, string sessionId) =>
         (await billing.Stripe.Client.V1.Checkout.Sessions.GetAsync(sessionId)).Url;
 }

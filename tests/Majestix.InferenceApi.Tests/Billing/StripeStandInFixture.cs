@@ -127,6 +127,22 @@ public sealed class StripeAccount(Uri baseUrl, string secretKey, StripeClient cl
     public async Task SetCardAsync(string customerId, string card) =>
         (await _http.PostAsJsonAsync($"/_stand-in/customers/{customerId}/card", new { card })).EnsureSuccessStatusCode();
 
+    /// <summary>The stand-in's delivery knobs: extra copies of each delivery, a delay, holding events back, newest first.</summary>
+    public async Task SetDeliveryAsync(int duplicates = 0, int delayMs = 0, bool reorder = false, bool hold = false) =>
+        (await _http.PutAsJsonAsync("/_stand-in/delivery", new { duplicates, delay_ms = delayMs, reorder, hold })).EnsureSuccessStatusCode();
+
+    /// <summary>Sends the events held back (newest first when reordering).</summary>
+    public async Task ReleaseDeliveriesAsync() =>
+        (await _http.PostAsync(new Uri("/_stand-in/delivery/release", UriKind.Relative), null)).EnsureSuccessStatusCode();
+
+    /// <summary>The stand-in's log of webhook deliveries: (event type, HTTP status) of each attempt.</summary>
+    public async Task<IReadOnlyList<(string Type, int Status)>> DeliveriesAsync()
+    {
+        using var document = JsonDocument.Parse(await _http.GetStringAsync(new Uri("/_stand-in/deliveries", UriKind.Relative)));
+        return [.. document.RootElement.EnumerateArray().Select(d => (d.GetProperty("type").GetString()!,
+            d.TryGetProperty("status", out var status) && status.ValueKind == JsonValueKind.Number ? status.GetInt32() : 0))];
+    }
+
     /// <summary>The account's events as Stripe would deliver them (raw JSON), oldest first.</summary>
     public async Task<IReadOnlyList<StripeEventJson>> EventsAsync()
     {
