@@ -17,6 +17,8 @@ apt_install() { # package, then the check that tells it is already there
 }
 
 apt_install redis-server command -v redis-server
+# The README's billing walk-through reads JSON answers with it.
+apt_install jq command -v jq
 # Fernet interop tests run Python's reference implementation.
 apt_install python3-cryptography /usr/bin/python3 -c 'import cryptography'
 
