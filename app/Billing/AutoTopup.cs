@@ -104,6 +104,7 @@ internal sealed class AutoTopup(
                 return AutoTopupResult.Locked;
         }
 
+        // Decided on the account as it is now, not on this instance's copy: the card, the limit and the day's attempts.
         var charge = await store.UpdateAccountAsync(userId, current => Reserve(current, tier, now), cancellationToken);
         Forget(userId);
         if (charge.Refusal is { } refusal)
@@ -111,10 +112,10 @@ internal sealed class AutoTopup(
             logger.LogInformation("Auto top-up for user {UserId} not made: {Reason}", userId, refusal);
             return AutoTopupResult.Refused;
         }
-        return await ChargeAsync(userId, account.CustomerId!, account.Card, tier, charge.Key!, charge.AmountCents, cancellationToken);
+        return await ChargeAsync(userId, charge, tier, cancellationToken);
     }
 
-    private sealed record Reservation(string? Key, long AmountCents, string? Refusal);
+    private sealed record Reservation(string? Key, long AmountCents, string? Refusal, string? CustomerId = null, string? PaymentMethodId = null);
 
     private (BillingAccount, Reservation) Reserve(BillingAccount account, TopupTier tier, DateTimeOffset now)
     {
@@ -130,7 +131,7 @@ internal sealed class AutoTopup(
         if (state.PendingKey is { } pending)
         {
             // The last attempt's outcome never came back: ask again under its key (Stripe answers with that payment).
-            return (account, new Reservation(pending, state.PendingAmountCents, null));
+            return (account, new Reservation(pending, state.PendingAmountCents, null, account.CustomerId, account.Card.PaymentMethodId));
         }
         if (state.LastOutcome == "charged" && state.LastOutcomeAt > now.AddMinutes(-Settings.AutoTopupAwaitCreditsMinutes))
         {
@@ -168,20 +169,20 @@ internal sealed class AutoTopup(
             PendingKey = key,
             PendingAmountCents = tier.AmountCents,
         };
-        return (account with { AutoTopupState = reserved }, new Reservation(key, tier.AmountCents, null));
+        return (account with { AutoTopupState = reserved }, new Reservation(key, tier.AmountCents, null, account.CustomerId, account.Card.PaymentMethodId));
     }
 
-    private async Task<AutoTopupResult> ChargeAsync(string userId, string customerId, CardOnFile card, TopupTier tier, string key, long amountCents,
-        CancellationToken cancellationToken)
+    private async Task<AutoTopupResult> ChargeAsync(string userId, Reservation charge, TopupTier tier, CancellationToken cancellationToken)
     {
+        var key = charge.Key!;
         try
         {
             var intent = await stripe.V1.PaymentIntents.CreateAsync(new PaymentIntentCreateOptions
             {
-                Amount = amountCents,
+                Amount = charge.AmountCents,
                 Currency = "usd",
-                Customer = customerId,
-                PaymentMethod = card.PaymentMethodId,
+                Customer = charge.CustomerId,
+                PaymentMethod = charge.PaymentMethodId,
                 OffSession = true,
                 Confirm = true,
                 Description = $"Majestix auto top-up: {tier.Credits:N0} credits",
@@ -194,19 +195,8 @@ internal sealed class AutoTopup(
                     ["attempt_key"] = key,
                 },
             }, new RequestOptions { IdempotencyKey = key }, cancellationToken);
-            await store.UpdateAccountAsync(userId, account => account with
-            {
-                AutoTopupState = (account.AutoTopupState ?? new AutoTopupState()) is var state && state.LastOutcome == "succeeded" && state.LastIntentId == intent.Id
-                    ? state with { PendingKey = state.PendingKey == key ? null : state.PendingKey }
-                    : state with
-                    {
-                        PendingKey = state.PendingKey == key ? null : state.PendingKey,
-                        LastIntentId = intent.Id,
-                        LastOutcome = "charged",
-                        LastOutcomeReason = "Charged; the credits arrive with Stripe's confirmation.",
-                        LastOutcomeAt = time.GetUtcNow(),
-                    },
-            }, cancellationToken);
+            await store.UpdateAccountAsync(userId, account => account with { AutoTopupState = Charged(account.AutoTopupState ?? new AutoTopupState(), intent.Id, key) },
+                cancellationToken);
             Forget(userId);
             logger.LogInformation("Auto top-up for user {UserId}: payment {IntentId} {Status}", userId, intent.Id, intent.Status);
             return AutoTopupResult.Charged;
@@ -229,6 +219,21 @@ internal sealed class AutoTopup(
             logger.LogWarning(exception, "Auto top-up for user {UserId} under key {Key} has no answer from Stripe; the next attempt asks again", userId, key);
             return AutoTopupResult.Unknown;
         }
+    }
+
+    /// <summary>Stripe took the charge: its key is settled; unless its credits already arrived (the webhook was faster), they are awaited.</summary>
+    private AutoTopupState Charged(AutoTopupState state, string intentId, string key)
+    {
+        var settled = state with { PendingKey = state.PendingKey == key ? null : state.PendingKey };
+        return state.LastOutcome == "succeeded" && state.LastIntentId == intentId
+            ? settled
+            : settled with
+            {
+                LastIntentId = intentId,
+                LastOutcome = "charged",
+                LastOutcomeReason = "Charged; the credits arrive with Stripe's confirmation.",
+                LastOutcomeAt = time.GetUtcNow(),
+            };
     }
 
     /// <summary><c>payment_intent.succeeded</c> of an auto top-up (after its grant): the declines in a row end, the outcome is shown.</summary>
