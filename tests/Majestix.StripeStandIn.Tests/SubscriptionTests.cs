@@ -54,9 +54,12 @@ public sealed class SubscriptionTests(StandInApp app) : IClassFixture<StandInApp
         var result = await account.ControlAsync(HttpMethod.Post, $"/_stand-in/subscriptions/{subscription.Id}/advance");
         Str(result, "invoice.status").ShouldBe("open");
         Str(result, "subscription.status").ShouldBe("past_due");
-        var events = await inbox.WaitForTypesAsync("invoice.payment_failed");
+        var events = await inbox.WaitForAsync(e => e.Any(x => x.Type == "customer.subscription.updated" && ((Subscription)x.Data.Object).Status == "past_due"));
         events.Where(e => e.Type != "customer.subscription.updated" || ((Subscription)e.Data.Object).Status == "past_due")
             .Select(e => e.Type).ShouldBe(["invoice.payment_failed", "customer.subscription.updated"]);
+        var pastDue = inbox.All.Select(d => JsonNode.Parse(d.Body)!).Last(b => Str(b, "type") == "customer.subscription.updated");
+        Str(pastDue, "data.previous_attributes.status").ShouldBe("active");
+        pastDue["data"]!["previous_attributes"]!["items"].ShouldNotBeNull();
 
         result = await account.ControlAsync(HttpMethod.Post, $"/_stand-in/subscriptions/{subscription.Id}/advance", new { exhaust_retries = true });
         Str(result, "subscription.status").ShouldBe("unpaid");

@@ -29,6 +29,8 @@ internal static class StandInExtensions
         {
             builder.WebHost.UseUrls(DefaultUrl);
         }
+        // Nothing is logged per request, whatever the content root (the dll may run from any directory).
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.Configure<StandInOptions>(builder.Configuration.GetSection(StandInOptions.SectionName));
         builder.Services.AddSingleton<PublicUrl>();
         builder.Services.AddSingleton<AccountStore>();
@@ -67,6 +69,7 @@ internal static class StandInExtensions
         app.MapStripeApi();
         app.MapHostedPages();
         app.MapControl();
+        app.MapUnknownApiPaths();
         return app;
     }
 

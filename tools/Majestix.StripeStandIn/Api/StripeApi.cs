@@ -42,6 +42,7 @@ internal static class StripeApi
         Post("/v1/customers/{id}", (a, f, r) =>
         {
             var customer = a.Customer(Id(r));
+            var before = customer.DeepClone().AsObject();
             Account.MergeMetadata(customer, f.Metadata("metadata"));
             if (f.Str("email") is { } email)
             {
@@ -67,7 +68,7 @@ internal static class StripeApi
                     customer["invoice_settings"]!["default_payment_method"] = Account.Id(pm);
                 }
             }
-            a.Emit("customer.updated", customer);
+            a.Emit("customer.updated", customer, before);
             return Ok(a, customer, f);
         });
         Get("/v1/customers/{id}/payment_methods", (a, f, r) =>
@@ -155,10 +156,6 @@ internal static class StripeApi
                 a.Customer(customer, "customer");
             }
             var pm = f.Str("payment_method") is { } pmId ? a.ResolvePaymentMethod(pmId) : null;
-            if (pm is not null && f.Bool("off_session") == true && customer is not null && Account.Str(pm, "customer") != customer)
-            {
-                throw StripeFault.Invalid($"The provided PaymentMethod {Account.Id(pm)} was previously used with a PaymentIntent without Customer attachment, shared with a connected account without Customer attachment, or was detached from a Customer. It may not be used again.", "payment_method");
-            }
             var pi = a.CreatePaymentIntent(amount, currency.ToLowerInvariant(), customer, pm is null ? null : Account.Id(pm),
                 f.Metadata("metadata"), f.Str("description"), f.Str("setup_future_usage"));
             if (f.Bool("confirm") == true)
@@ -315,6 +312,17 @@ internal static class StripeApi
         });
     }
 
+    /// <summary>Stripe's answer to a path it does not know (Stripe.net reads it as any other error).</summary>
+    public static void MapUnknownApiPaths(this WebApplication app) =>
+        app.Map("/v1/{**rest}", (HttpContext c) => ApiRunner.WriteAsync(c, new Reply(404, new JsonObject
+        {
+            ["error"] = new JsonObject
+            {
+                ["type"] = "invalid_request_error",
+                ["message"] = $"Unrecognized request URL ({c.Request.Method}: {c.Request.Path}). The Stripe stand-in implements only part of the API: see tools/Majestix.StripeStandIn/README.md.",
+            },
+        }), replayed: false));
+
     /// <summary>Stripe's event type filter accepts a trailing wildcard (`invoice.*`).</summary>
     private static bool Matches(string type, string filter) =>
         filter.EndsWith(".*", StringComparison.Ordinal) ? type.StartsWith(filter[..^1], StringComparison.Ordinal) : type == filter;
@@ -342,6 +350,7 @@ internal static class StripeApi
 
     private static JsonObject UpdateSubscription(Account a, JsonObject subscription, Form f)
     {
+        var before = subscription.DeepClone().AsObject();
         var changed = false;
         if (f.Metadata("metadata") is { } metadata)
         {
@@ -392,7 +401,7 @@ internal static class StripeApi
         }
         if (changed)
         {
-            a.Emit("customer.subscription.updated", subscription);
+            a.Emit("customer.subscription.updated", subscription, before);
         }
         return subscription;
     }
