@@ -38,7 +38,14 @@ internal static class StripeApi
             var email = f.Str("email");
             return Reply.Ok(Shapes.List("/v1/customers", a.Customers.Values.Where(c => email is null || Account.Str(c, "email") == email), f, a));
         });
+        Get("/v1/customers/search", (a, f, _) => Reply.Ok(Search(a, f)));
         Get("/v1/customers/{id}", (a, f, r) => Ok(a, a.Customer(Id(r)), f));
+        Delete("/v1/customers/{id}", (a, f, r) =>
+        {
+            a.Customer(Id(r));
+            a.Customers.Remove(Id(r));
+            return Reply.Ok(new JsonObject { ["id"] = Id(r), ["object"] = "customer", ["deleted"] = true });
+        });
         Post("/v1/customers/{id}", (a, f, r) =>
         {
             var customer = a.Customer(Id(r));
@@ -167,6 +174,11 @@ internal static class StripeApi
             }
             return Ok(a, pi, f);
         });
+        Get("/v1/payment_intents", (a, f, _) =>
+        {
+            var customer = f.Str("customer");
+            return Reply.Ok(Shapes.List("/v1/payment_intents", a.PaymentIntents.Values.Where(p => customer is null || Account.Str(p, "customer") == customer), f, a));
+        });
         Get("/v1/payment_intents/{id}", (a, f, r) => Ok(a, Account.Get(a.PaymentIntents, Id(r), "payment_intent"), f));
         Post("/v1/payment_intents/{id}/confirm", (a, f, r) =>
         {
@@ -199,6 +211,11 @@ internal static class StripeApi
             }
             var number = f.Str("card", "number") ?? throw StripeFault.Missing("card[number]");
             return Ok(a, a.CreatePaymentMethod(number, f.Long("card", "exp_month") ?? 12, f.Long("card", "exp_year") ?? 2034), f);
+        });
+        Get("/v1/payment_methods", (a, f, _) =>
+        {
+            var customer = f.Str("customer");
+            return Reply.Ok(Shapes.List("/v1/payment_methods", a.PaymentMethods.Values.Where(p => customer is null || Account.Str(p, "customer") == customer), f, a));
         });
         Get("/v1/payment_methods/{id}", (a, f, r) => Ok(a, Account.Get(a.PaymentMethods, Id(r), "PaymentMethod"), f));
         Post("/v1/payment_methods/{id}/attach", (a, f, r) =>
@@ -247,6 +264,14 @@ internal static class StripeApi
                 (customer is null || Account.Str(i, "customer") == customer)
                 && (subscription is null || i["parent"]?["subscription_details"]?["subscription"]?.GetValue<string>() == subscription));
             return Reply.Ok(Shapes.List("/v1/invoices", invoices, f, a));
+        });
+        Get("/v1/charges", (a, f, _) =>
+        {
+            var customer = f.Str("customer");
+            var pi = f.Str("payment_intent");
+            var charges = a.Charges.Values.Where(c =>
+                (customer is null || Account.Str(c, "customer") == customer) && (pi is null || Account.Str(c, "payment_intent") == pi));
+            return Reply.Ok(Shapes.List("/v1/charges", charges, f, a));
         });
         Get("/v1/charges/{id}", (a, f, r) => Ok(a, Account.Get(a.Charges, Id(r), "charge"), f));
         Post("/v1/refunds", (a, f, _) =>
@@ -310,6 +335,38 @@ internal static class StripeApi
                 (type is null || Matches(Account.Str(e, "type")!, type)) && (types.Count == 0 || types.Contains(Account.Str(e, "type")!)));
             return Reply.Ok(Shapes.List("/v1/events", events, f));
         });
+    }
+
+    /// <summary>
+    /// Customer search with the query forms the app may use: `email:'x'`, `name:'x'`, `metadata['k']:'v'`,
+    /// joined by AND.
+    /// </summary>
+    private static JsonObject Search(Account a, Form f)
+    {
+        var query = f.Str("query") ?? throw StripeFault.Missing("query");
+        var clauses = new List<Func<JsonObject, bool>>();
+        foreach (var clause in query.Split(" AND ", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var match = System.Text.RegularExpressions.Regex.Match(clause, @"^(email|name|metadata\[['""](?<key>[^'""]+)['""]\]):['""](?<value>.*)['""]$");
+            if (!match.Success)
+            {
+                throw StripeFault.Invalid($"The stand-in's search understands email:'x', name:'x' and metadata['k']:'v' joined by AND, not: {clause}", "query");
+            }
+            var value = match.Groups["value"].Value;
+            var key = match.Groups["key"].Value;
+            clauses.Add(clause.StartsWith("email", StringComparison.Ordinal) ? c => Account.Str(c, "email") == value
+                : clause.StartsWith("name", StringComparison.Ordinal) ? c => Account.Str(c, "name") == value
+                : c => c["metadata"]?[key]?.GetValue<string>() == value);
+        }
+        var found = a.Customers.Values.Where(c => clauses.All(test => test(c))).Reverse().Take((int)Math.Clamp(f.Long("limit") ?? 10, 1, 100));
+        return new JsonObject
+        {
+            ["object"] = "search_result",
+            ["data"] = new JsonArray([.. found.Select(c => c.DeepClone())]),
+            ["has_more"] = false,
+            ["next_page"] = null,
+            ["url"] = "/v1/customers/search",
+        };
     }
 
     /// <summary>Stripe's answer to a path it does not know (Stripe.net reads it as any other error).</summary>
