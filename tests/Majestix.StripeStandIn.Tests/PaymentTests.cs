@@ -152,6 +152,10 @@ public sealed class PaymentTests(StandInApp app) : IClassFixture<StandInApp>
 
         var events = await inbox.WaitForAsync(events => events.Count == 2);
         events.Select(ev => ((Charge)ev.Data.Object).AmountRefunded).ShouldBe([300L, 1000L]);
+        var previous = inbox.All.Select(d => System.Text.Json.Nodes.JsonNode.Parse(d.Body)!["data"]!["previous_attributes"]!["amount_refunded"]!.GetValue<long>());
+        previous.ShouldBe([0L, 300L]);
+        var withRefunds = await account.Charges.GetAsync(charge.Id, new ChargeGetOptions { Expand = ["refunds"] });
+        withRefunds.Refunds.Data.Select(r => r.Id).ShouldBe([rest.Id, partial.Id]);
     }
 
     [Fact]

@@ -43,6 +43,18 @@ internal static class Shapes
                 copy["line_items"] = account.LineItems(Account.Id(obj));
                 continue;
             }
+            if (field == "refunds" && Account.Str(obj, "object") == "charge")
+            {
+                var refunds = account.Refunds.Values.Where(r => Account.Str(r, "charge") == Account.Id(obj)).Reverse().Select(r => (JsonNode)r.DeepClone());
+                copy["refunds"] = new JsonObject
+                {
+                    ["object"] = "list",
+                    ["data"] = new JsonArray([.. refunds]),
+                    ["has_more"] = false,
+                    ["url"] = $"/v1/charges/{Account.Id(obj)}/refunds",
+                };
+                continue;
+            }
             ExpandPath(account, copy, field.Split('.'), 0);
         }
         return copy;
