@@ -31,6 +31,7 @@ internal static class StandInExtensions
         }
         // Nothing is logged per request, whatever the content root (the dll may run from any directory).
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
         builder.Services.Configure<StandInOptions>(builder.Configuration.GetSection(StandInOptions.SectionName));
         builder.Services.AddSingleton<PublicUrl>();
         builder.Services.AddSingleton<AccountStore>();
@@ -63,6 +64,7 @@ internal static class StandInExtensions
                 }
             }
             PrepareDevAccount(app.Services.GetRequiredService<AccountStore>(), options, publicUrl.Value);
+            app.Logger.LogInformation("Stripe stand-in at {Url}: dev account {Key}, dev webhook {Webhook}", publicUrl.Value, options.DevAccountKey, options.DevWebhookUrl ?? "(none)");
         });
 
         app.MapGet("/health", () => Results.Text("ok"));

@@ -171,6 +171,10 @@ internal sealed class WebhookDispatcher(IOptions<StandInOptions> options, IHttpC
             account.DeliveryLog.Add(entry);
         }
         var delivered = status is >= 200 and < 300;
+        if (!delivered)
+        {
+            logger.LogWarning("Webhook {EventId} ({Type}) to {Url}, attempt {Attempt}: {Outcome}", evt["id"], evt["type"], url, attempt, status?.ToString(CultureInfo.InvariantCulture) ?? error);
+        }
         if (!delivered && retry && attempt < _options.MaxDeliveryAttempts && !lifetime.ApplicationStopping.IsCancellationRequested)
         {
             var delay = TimeSpan.FromMilliseconds(_options.RetryBaseMilliseconds * Math.Pow(2, attempt - 1));
