@@ -81,6 +81,23 @@ public sealed class WebhookTests(StandInApp app) : IClassFixture<StandInApp>
     }
 
     [Fact]
+    public async Task AnUnreachableEndpointDelaysNothingElse()
+    {
+        var account = app.NewAccount();
+        var dead = await account.WebhookEndpoints.CreateAsync(new WebhookEndpointCreateOptions { Url = "http://127.0.0.1:9/nobody", EnabledEvents = ["customer.updated"] });
+        var inbox = await account.ListenAsync("customer.updated");
+        var customer = await account.Customers.CreateAsync(new CustomerCreateOptions());
+        await TouchAsync(account, customer, "1");
+        await TouchAsync(account, customer, "2");
+        (await inbox.WaitForAsync(e => e.Count == 2)).Select(Note).ShouldBe(["1", "2"]);
+        var log = (await account.ControlAsync(HttpMethod.Get, "/_stand-in/deliveries")).AsArray();
+        log.ShouldContain(l => l!["endpoint"]!.GetValue<string>() == dead.Id && l["status"] == null && l["error"] != null);
+
+        var e = await Should.ThrowAsync<StripeException>(() => account.WebhookEndpoints.CreateAsync(new WebhookEndpointCreateOptions { Url = "not a url", EnabledEvents = ["*"] }));
+        e.StripeError.Param.ShouldBe("url");
+    }
+
+    [Fact]
     public async Task DeliveryGivesUpAfterTheLastAttempt()
     {
         var account = app.NewAccount();

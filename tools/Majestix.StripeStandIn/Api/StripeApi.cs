@@ -308,6 +308,10 @@ internal static class StripeApi
         Post("/v1/webhook_endpoints", (a, f, _) =>
         {
             var url = f.Str("url") ?? throw StripeFault.Missing("url");
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var parsed) || (parsed.Scheme != Uri.UriSchemeHttp && parsed.Scheme != Uri.UriSchemeHttps))
+            {
+                throw StripeFault.Invalid($"Invalid URL: {url}", "url", "url_invalid");
+            }
             var events = f.Values("enabled_events");
             if (events.Count == 0)
             {
