@@ -14,10 +14,11 @@ services=(
   "web-functions|http://127.0.0.1:8082/health"
   "mock-upstream|http://127.0.0.1:8090/health"
   "dev-identity|http://127.0.0.1:8089/health"
+  "stripe-stand-in|http://127.0.0.1:4242/health"
   "firestore|http://127.0.0.1:8686/"
   "pubsub|http://127.0.0.1:8685/"
 )
-dev_ports=(8080 8081 8082 8089 8090 8685 8686 6390 18888 18889)
+dev_ports=(8080 8081 8082 8089 8090 4242 8685 8686 6390 18888 18889)
 
 running() { [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; }
 
@@ -83,6 +84,7 @@ Majestix dev stack healthy in $(( $(date +%s) - started ))s
   web-functions      http://127.0.0.1:8082
   mock upstream      http://127.0.0.1:8090
   dev identity       http://127.0.0.1:8089   (POST /tokens/firebase|appcheck|oidc)
+  Stripe stand-in    http://127.0.0.1:4242   (hosted checkout and portal pages; tools/Majestix.StripeStandIn/README.md)
   Redis              127.0.0.1:6390
   Firestore emulator 127.0.0.1:8686
   Pub/Sub emulator   127.0.0.1:8685          (topics usage-events, audit-events)

@@ -10,7 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Majestix.AppHost.Tests;
 
 /// <summary>
-/// Boots the real AppHost (Redis, both emulators, mock upstream, dev identity and the three services as
+/// Boots the real AppHost (Redis, both emulators, mock upstream, Stripe stand-in, dev identity and the three services as
 /// processes) on free ports, so it can run beside a developer's running `make dev`.
 /// </summary>
 public sealed class DevStackTopologyTests
@@ -26,12 +26,13 @@ public sealed class DevStackTopologyTests
         var stateDirectory = Directory.CreateTempSubdirectory("majestix-topology-").FullName;
         try
         {
-            var ports = FreePorts(8);
+            var ports = FreePorts(9);
             string[] args =
             [
                 $"DevStack:InferenceApi={ports[0]}", $"DevStack:AgentExecutor={ports[1]}", $"DevStack:WebFunctions={ports[2]}",
                 $"DevStack:MockUpstream={ports[3]}", $"DevStack:DevIdentity={ports[4]}", $"DevStack:Redis={ports[5]}",
-                $"DevStack:Firestore={ports[6]}", $"DevStack:PubSub={ports[7]}", $"DevStack:StateDirectory={stateDirectory}",
+                $"DevStack:Firestore={ports[6]}", $"DevStack:PubSub={ports[7]}", $"DevStack:StripeStandIn={ports[8]}",
+                $"DevStack:StateDirectory={stateDirectory}",
             ];
             var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Majestix_AppHost>(
                 args, (options, _) => options.DisableDashboard = true, cancellationToken);
@@ -77,7 +78,7 @@ public sealed class DevStackTopologyTests
         [
             "API_URL", "EXECUTOR_URL", "FUNCTIONS_URL", "MOCK_UPSTREAM_URL", "REDIS_URL", "FIRESTORE_EMULATOR_HOST",
             "PUBSUB_EMULATOR_HOST", "PRO_USER_ID", "PRO_API_KEY", "PRO_ID_TOKEN", "PRO_APPCHECK_TOKEN",
-            "FREE_USER_ID", "FREE_API_KEY", "FREE_ID_TOKEN", "FREE_APPCHECK_TOKEN", "ADMIN_ID_TOKEN",
+            "FREE_USER_ID", "FREE_API_KEY", "FREE_ID_TOKEN", "FREE_APPCHECK_TOKEN", "ADMIN_ID_TOKEN", "STRIPE_URL",
         ];
         foreach (var name in required)
         {
@@ -85,6 +86,7 @@ public sealed class DevStackTopologyTests
             env[name].ShouldNotBeNullOrWhiteSpace(name);
         }
         env["API_URL"].ShouldBe($"http://127.0.0.1:{ports[0]}");
+        env["STRIPE_URL"].ShouldBe($"http://127.0.0.1:{ports[8]}");
         env["PRO_API_KEY"].ShouldStartWith("inf_");
         env["PRO_API_KEY"].ShouldNotBe(env["FREE_API_KEY"]);
         await AssertSeededIdentitiesWorkAsync(app, env, cancellationToken);

@@ -186,4 +186,16 @@ public sealed class AccountTests(StandInApp app) : IClassFixture<StandInApp>
         found.Data[0].Metadata["credits"].ShouldBe("2500");
         found.Data[0].Type.ShouldBe("one_time");
     }
+
+    [Fact]
+    public async Task ResetEmptiesOnlyThatAccount()
+    {
+        var one = app.NewAccount();
+        var two = app.NewAccount();
+        await one.Customers.CreateAsync(new CustomerCreateOptions());
+        var kept = await two.Customers.CreateAsync(new CustomerCreateOptions());
+        await one.ControlAsync(HttpMethod.Post, "/_stand-in/reset");
+        (await one.Customers.ListAsync()).Data.ShouldBeEmpty();
+        (await two.Customers.GetAsync(kept.Id)).Id.ShouldBe(kept.Id);
+    }
 }

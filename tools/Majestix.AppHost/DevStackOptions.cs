@@ -13,6 +13,7 @@ internal sealed class DevStackOptions
     public int WebFunctions { get; set; } = 8082;
     public int MockUpstream { get; set; } = 8090;
     public int DevIdentity { get; set; } = 8089;
+    public int StripeStandIn { get; set; } = 4242;
     public int Redis { get; set; } = 6390;
     public int Firestore { get; set; } = 8686;
     public int PubSub { get; set; } = 8685;

@@ -41,4 +41,19 @@ internal static class GoogleEmulatorExtensions
             .WithEnvironment("Providers__Anthropic__ApiKey", "sk-dev-anthropic")
             .WithEnvironment("Providers__Vertex__BaseUrl", mockUpstreamUrl)
             .WithEnvironment("Providers__Vertex__StaticAccessToken", "ya29.dev-token");
+
+    /// <summary>
+    /// Stripe at the local stand-in's dev account: its key, its dev webhook secret and its five fixed price
+    /// ids (tools/Majestix.StripeStandIn seeds them at start-up). Test-mode values, not secrets.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithStripeStandIn(this IResourceBuilder<ProjectResource> resource, string standInUrl) =>
+        resource
+            .WithEnvironment("STRIPE_API_BASE", standInUrl)
+            .WithEnvironment("STRIPE_SECRET_KEY", "sk_test_majestix_dev")
+            .WithEnvironment("STRIPE_WEBHOOK_SECRET", "whsec_majestix_dev_only")
+            .WithEnvironment("STRIPE_GURU_PRICE_ID", "price_devGuru")
+            .WithEnvironment("STRIPE_PRO_PRICE_ID", "price_devPro")
+            .WithEnvironment("STRIPE_TOPUP_5_PRICE_ID", "price_devTopup5")
+            .WithEnvironment("STRIPE_TOPUP_25_PRICE_ID", "price_devTopup25")
+            .WithEnvironment("STRIPE_TOPUP_100_PRICE_ID", "price_devTopup100");
 }

@@ -17,6 +17,13 @@ var mockUpstream = builder.AddProject<Projects.Majestix_MockUpstream>("mock-upst
     .WithHttpEndpoint(port: stack.MockUpstream, targetPort: stack.MockUpstream, isProxied: false)
     .WithHttpHealthCheck("/health");
 
+// Stripe: the stand-in's dev account has the five fixed prices and delivers every event to the API's webhook.
+var stripeStandIn = builder.AddProject<Projects.Majestix_StripeStandIn>("stripe-stand-in", launchProfileName: null)
+    .WithHttpEndpoint(port: stack.StripeStandIn, targetPort: stack.StripeStandIn, isProxied: false)
+    .WithHttpHealthCheck("/health")
+    .WithEnvironment("StandIn__PublicUrl", Local(stack.StripeStandIn))
+    .WithEnvironment("StandIn__DevWebhookUrl", $"{Local(stack.InferenceApi)}/billing/webhook");
+
 // Signs local Firebase, App Check and OIDC tokens, seeds users, keys and topics, writes the env file.
 var devIdentity = builder.AddProject<Projects.Majestix_DevIdentity>("dev-identity", launchProfileName: null)
     .WithHttpEndpoint(port: stack.DevIdentity, targetPort: stack.DevIdentity, isProxied: false)
@@ -29,6 +36,7 @@ var devIdentity = builder.AddProject<Projects.Majestix_DevIdentity>("dev-identit
     .WithEnvironment("DevIdentity__Endpoints__FUNCTIONS_URL", Local(stack.WebFunctions))
     .WithEnvironment("DevIdentity__Endpoints__MOCK_UPSTREAM_URL", Local(stack.MockUpstream))
     .WithEnvironment("DevIdentity__Endpoints__DEV_IDENTITY_URL", Local(stack.DevIdentity))
+    .WithEnvironment("DevIdentity__Endpoints__STRIPE_URL", Local(stack.StripeStandIn))
     .WithEnvironment("DevIdentity__Endpoints__REDIS_URL", $"redis://127.0.0.1:{LocalResources.Text(stack.Redis)}")
     .WithEnvironment("DevIdentity__Endpoints__FIRESTORE_EMULATOR_HOST", $"127.0.0.1:{LocalResources.Text(stack.Firestore)}")
     .WithEnvironment("DevIdentity__Endpoints__PUBSUB_EMULATOR_HOST", $"127.0.0.1:{LocalResources.Text(stack.PubSub)}")
@@ -48,7 +56,9 @@ builder.AddProject<Projects.Majestix_InferenceApi>("inference-api", launchProfil
     .WithEnvironment("Cors__AllowedOrigins__3", "http://127.0.0.1:5173")
     .WithDevIdentityVerification(stack, Local(stack.DevIdentity), Local(stack.InferenceApi))
     .WithProvidersAt(Local(stack.MockUpstream))
+    .WithStripeStandIn(Local(stack.StripeStandIn))
     .WaitFor(redis)
+    .WaitFor(stripeStandIn)
     .WaitFor(mockUpstream)
     .WaitFor(devIdentity);
 

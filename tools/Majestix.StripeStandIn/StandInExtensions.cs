@@ -29,6 +29,9 @@ internal static class StandInExtensions
         {
             builder.WebHost.UseUrls(DefaultUrl);
         }
+        // Nothing is logged per request, whatever the content root (the dll may run from any directory).
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
         builder.Services.Configure<StandInOptions>(builder.Configuration.GetSection(StandInOptions.SectionName));
         builder.Services.AddSingleton<PublicUrl>();
         builder.Services.AddSingleton<AccountStore>();
@@ -60,38 +63,46 @@ internal static class StandInExtensions
                         .TrimEnd('/');
                 }
             }
-            SeedDevAccount(app.Services.GetRequiredService<AccountStore>(), options, publicUrl.Value);
+            PrepareDevAccount(app.Services.GetRequiredService<AccountStore>(), options, publicUrl.Value);
+            app.Logger.LogInformation("Stripe stand-in at {Url}: dev account {Key}, dev webhook {Webhook}", publicUrl.Value, options.DevAccountKey, options.DevWebhookUrl ?? "(none)");
         });
 
         app.MapGet("/health", () => Results.Text("ok"));
         app.MapStripeApi();
         app.MapHostedPages();
         app.MapControl();
+        app.MapUnknownApiPaths();
         return app;
     }
 
+    /// <summary>The dev account's five fixed prices and optional dev webhook endpoint (under its gate).</summary>
+    public static void SeedDevAccount(Account account, StandInOptions options)
+    {
+        foreach (var (id, product, amount, interval, lookupKey, _) in DevPrices)
+        {
+            var productId = "prod_" + id["price_".Length..];
+            if (!account.Products.ContainsKey(productId))
+            {
+                account.CreateProduct(product, id: productId);
+            }
+            if (!account.Prices.ContainsKey(id))
+            {
+                account.CreatePrice(productId, "usd", amount, interval, lookupKey, null, id);
+            }
+        }
+        if (!string.IsNullOrWhiteSpace(options.DevWebhookUrl) && !account.WebhookEndpoints.Values.Any(e => Account.Str(e, "url") == options.DevWebhookUrl))
+        {
+            StripeApi.CreateWebhookEndpoint(account, options.DevWebhookUrl, ["*"], options.DevWebhookSecret, "Majestix dev stack");
+        }
+    }
+
     /// <summary>The dev account: the five fixed prices, the optional dev webhook endpoint, the env file.</summary>
-    private static void SeedDevAccount(AccountStore accounts, StandInOptions options, string apiBase)
+    private static void PrepareDevAccount(AccountStore accounts, StandInOptions options, string apiBase)
     {
         var account = accounts.For(options.DevAccountKey);
         lock (account.Gate)
         {
-            foreach (var (id, product, amount, interval, lookupKey, _) in DevPrices)
-            {
-                var productId = "prod_" + id["price_".Length..];
-                if (!account.Products.ContainsKey(productId))
-                {
-                    account.CreateProduct(product, id: productId);
-                }
-                if (!account.Prices.ContainsKey(id))
-                {
-                    account.CreatePrice(productId, "usd", amount, interval, lookupKey, null, id);
-                }
-            }
-            if (!string.IsNullOrWhiteSpace(options.DevWebhookUrl) && !account.WebhookEndpoints.Values.Any(e => Account.Str(e, "url") == options.DevWebhookUrl))
-            {
-                StripeApi.CreateWebhookEndpoint(account, options.DevWebhookUrl, ["*"], options.DevWebhookSecret, "Majestix dev stack");
-            }
+            SeedDevAccount(account, options);
         }
         if (!string.IsNullOrWhiteSpace(options.EnvFile))
         {

@@ -43,19 +43,69 @@ internal static class Shapes
                 copy["line_items"] = account.LineItems(Account.Id(obj));
                 continue;
             }
-            var parts = field.Split('.');
-            JsonObject? target = copy;
-            for (var i = 0; i < parts.Length - 1 && target is not null; i++)
+            if (field == "refunds" && Account.Str(obj, "object") == "charge")
             {
-                target = target[parts[i]] as JsonObject;
+                var refunds = account.Refunds.Values.Where(r => Account.Str(r, "charge") == Account.Id(obj)).Reverse().Select(r => (JsonNode)r.DeepClone());
+                copy["refunds"] = new JsonObject
+                {
+                    ["object"] = "list",
+                    ["data"] = new JsonArray([.. refunds]),
+                    ["has_more"] = false,
+                    ["url"] = $"/v1/charges/{Account.Id(obj)}/refunds",
+                };
+                continue;
             }
-            var leaf = parts[^1];
-            if (target?[leaf] is JsonValue value && value.TryGetValue<string>(out var id) && Lookup(account, id) is { } found)
-            {
-                target[leaf] = found.DeepClone();
-            }
+            ExpandPath(account, copy, field.Split('.'), 0);
         }
         return copy;
+    }
+
+    /// <summary>
+    /// The fields Stripe lets `expand[]` replace, by the type of the object holding them (a nested object
+    /// without its own `object` is named after its parent: `customer.invoice_settings`). Other fields keep
+    /// their id, so a Stripe.net type that expects a string never meets an object.
+    /// </summary>
+    private static readonly Dictionary<string, string[]> Expandable = new()
+    {
+        ["payment_intent"] = ["customer", "payment_method", "latest_charge"],
+        ["charge"] = ["customer", "payment_intent"],
+        ["checkout.session"] = ["customer", "payment_intent", "subscription", "invoice"],
+        ["subscription"] = ["customer", "default_payment_method", "latest_invoice"],
+        ["price"] = ["product"],
+        ["invoice"] = ["customer", "default_payment_method"],
+        ["invoice_payment.payment"] = ["payment_intent"],
+        ["refund"] = ["charge", "payment_intent"],
+        ["payment_method"] = ["customer"],
+        ["customer.invoice_settings"] = ["default_payment_method"],
+        ["line_item.pricing.price_details"] = ["price"],
+    };
+
+    // Walks objects by name and every element of an array (`items.data.price.product`), then swaps the id at the end.
+    private static void ExpandPath(Account account, JsonNode? node, string[] parts, int index, string type = "")
+    {
+        if (node is JsonArray array)
+        {
+            foreach (var element in array)
+            {
+                ExpandPath(account, element, parts, index, type);
+            }
+            return;
+        }
+        if (node is not JsonObject obj)
+        {
+            return;
+        }
+        type = obj["object"] is JsonValue own && own.TryGetValue<string>(out var ownType) ? ownType : type;
+        var name = parts[index];
+        var expandable = Expandable.TryGetValue(type, out var fields) && fields.Contains(name);
+        if (expandable && obj[name] is JsonValue value && value.TryGetValue<string>(out var id) && Lookup(account, id) is { } found)
+        {
+            obj[name] = found.DeepClone();
+        }
+        if (index < parts.Length - 1)
+        {
+            ExpandPath(account, obj[name], parts, index + 1, $"{type}.{name}");
+        }
     }
 
     public static JsonObject? Lookup(Account account, string id)

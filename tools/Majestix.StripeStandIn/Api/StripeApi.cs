@@ -38,10 +38,18 @@ internal static class StripeApi
             var email = f.Str("email");
             return Reply.Ok(Shapes.List("/v1/customers", a.Customers.Values.Where(c => email is null || Account.Str(c, "email") == email), f, a));
         });
+        Get("/v1/customers/search", (a, f, _) => Reply.Ok(Search(a, f)));
         Get("/v1/customers/{id}", (a, f, r) => Ok(a, a.Customer(Id(r)), f));
+        Delete("/v1/customers/{id}", (a, f, r) =>
+        {
+            a.Customer(Id(r));
+            a.Customers.Remove(Id(r));
+            return Reply.Ok(new JsonObject { ["id"] = Id(r), ["object"] = "customer", ["deleted"] = true });
+        });
         Post("/v1/customers/{id}", (a, f, r) =>
         {
             var customer = a.Customer(Id(r));
+            var before = customer.DeepClone().AsObject();
             Account.MergeMetadata(customer, f.Metadata("metadata"));
             if (f.Str("email") is { } email)
             {
@@ -67,7 +75,7 @@ internal static class StripeApi
                     customer["invoice_settings"]!["default_payment_method"] = Account.Id(pm);
                 }
             }
-            a.Emit("customer.updated", customer);
+            a.Emit("customer.updated", customer, before);
             return Ok(a, customer, f);
         });
         Get("/v1/customers/{id}/payment_methods", (a, f, r) =>
@@ -155,10 +163,6 @@ internal static class StripeApi
                 a.Customer(customer, "customer");
             }
             var pm = f.Str("payment_method") is { } pmId ? a.ResolvePaymentMethod(pmId) : null;
-            if (pm is not null && f.Bool("off_session") == true && customer is not null && Account.Str(pm, "customer") != customer)
-            {
-                throw StripeFault.Invalid($"The provided PaymentMethod {Account.Id(pm)} was previously used with a PaymentIntent without Customer attachment, shared with a connected account without Customer attachment, or was detached from a Customer. It may not be used again.", "payment_method");
-            }
             var pi = a.CreatePaymentIntent(amount, currency.ToLowerInvariant(), customer, pm is null ? null : Account.Id(pm),
                 f.Metadata("metadata"), f.Str("description"), f.Str("setup_future_usage"));
             if (f.Bool("confirm") == true)
@@ -169,6 +173,11 @@ internal static class StripeApi
                 }
             }
             return Ok(a, pi, f);
+        });
+        Get("/v1/payment_intents", (a, f, _) =>
+        {
+            var customer = f.Str("customer");
+            return Reply.Ok(Shapes.List("/v1/payment_intents", a.PaymentIntents.Values.Where(p => customer is null || Account.Str(p, "customer") == customer), f, a));
         });
         Get("/v1/payment_intents/{id}", (a, f, r) => Ok(a, Account.Get(a.PaymentIntents, Id(r), "payment_intent"), f));
         Post("/v1/payment_intents/{id}/confirm", (a, f, r) =>
@@ -202,6 +211,11 @@ internal static class StripeApi
             }
             var number = f.Str("card", "number") ?? throw StripeFault.Missing("card[number]");
             return Ok(a, a.CreatePaymentMethod(number, f.Long("card", "exp_month") ?? 12, f.Long("card", "exp_year") ?? 2034), f);
+        });
+        Get("/v1/payment_methods", (a, f, _) =>
+        {
+            var customer = f.Str("customer");
+            return Reply.Ok(Shapes.List("/v1/payment_methods", a.PaymentMethods.Values.Where(p => customer is null || Account.Str(p, "customer") == customer), f, a));
         });
         Get("/v1/payment_methods/{id}", (a, f, r) => Ok(a, Account.Get(a.PaymentMethods, Id(r), "PaymentMethod"), f));
         Post("/v1/payment_methods/{id}/attach", (a, f, r) =>
@@ -251,6 +265,14 @@ internal static class StripeApi
                 && (subscription is null || i["parent"]?["subscription_details"]?["subscription"]?.GetValue<string>() == subscription));
             return Reply.Ok(Shapes.List("/v1/invoices", invoices, f, a));
         });
+        Get("/v1/charges", (a, f, _) =>
+        {
+            var customer = f.Str("customer");
+            var pi = f.Str("payment_intent");
+            var charges = a.Charges.Values.Where(c =>
+                (customer is null || Account.Str(c, "customer") == customer) && (pi is null || Account.Str(c, "payment_intent") == pi));
+            return Reply.Ok(Shapes.List("/v1/charges", charges, f, a));
+        });
         Get("/v1/charges/{id}", (a, f, r) => Ok(a, Account.Get(a.Charges, Id(r), "charge"), f));
         Post("/v1/refunds", (a, f, _) =>
         {
@@ -286,6 +308,10 @@ internal static class StripeApi
         Post("/v1/webhook_endpoints", (a, f, _) =>
         {
             var url = f.Str("url") ?? throw StripeFault.Missing("url");
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var parsed) || (parsed.Scheme != Uri.UriSchemeHttp && parsed.Scheme != Uri.UriSchemeHttps))
+            {
+                throw StripeFault.Invalid($"Invalid URL: {url}", "url", "url_invalid");
+            }
             var events = f.Values("enabled_events");
             if (events.Count == 0)
             {
@@ -315,6 +341,49 @@ internal static class StripeApi
         });
     }
 
+    /// <summary>
+    /// Customer search with the query forms the app may use: `email:'x'`, `name:'x'`, `metadata['k']:'v'`,
+    /// joined by AND.
+    /// </summary>
+    private static JsonObject Search(Account a, Form f)
+    {
+        var query = f.Str("query") ?? throw StripeFault.Missing("query");
+        var clauses = new List<Func<JsonObject, bool>>();
+        foreach (var clause in query.Split(" AND ", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var match = System.Text.RegularExpressions.Regex.Match(clause, @"^(email|name|metadata\[['""](?<key>[^'""]+)['""]\]):['""](?<value>.*)['""]$");
+            if (!match.Success)
+            {
+                throw StripeFault.Invalid($"The stand-in's search understands email:'x', name:'x' and metadata['k']:'v' joined by AND, not: {clause}", "query");
+            }
+            var value = match.Groups["value"].Value;
+            var key = match.Groups["key"].Value;
+            clauses.Add(clause.StartsWith("email", StringComparison.Ordinal) ? c => Account.Str(c, "email") == value
+                : clause.StartsWith("name", StringComparison.Ordinal) ? c => Account.Str(c, "name") == value
+                : c => c["metadata"]?[key]?.GetValue<string>() == value);
+        }
+        var found = a.Customers.Values.Where(c => clauses.All(test => test(c))).Reverse().Take((int)Math.Clamp(f.Long("limit") ?? 10, 1, 100));
+        return new JsonObject
+        {
+            ["object"] = "search_result",
+            ["data"] = new JsonArray([.. found.Select(c => c.DeepClone())]),
+            ["has_more"] = false,
+            ["next_page"] = null,
+            ["url"] = "/v1/customers/search",
+        };
+    }
+
+    /// <summary>Stripe's answer to a path it does not know (Stripe.net reads it as any other error).</summary>
+    public static void MapUnknownApiPaths(this WebApplication app) =>
+        app.Map("/v1/{**rest}", (HttpContext c) => ApiRunner.WriteAsync(c, new Reply(404, new JsonObject
+        {
+            ["error"] = new JsonObject
+            {
+                ["type"] = "invalid_request_error",
+                ["message"] = $"Unrecognized request URL ({c.Request.Method}: {c.Request.Path}). The Stripe stand-in implements only part of the API: see tools/Majestix.StripeStandIn/README.md.",
+            },
+        }), replayed: false));
+
     /// <summary>Stripe's event type filter accepts a trailing wildcard (`invoice.*`).</summary>
     private static bool Matches(string type, string filter) =>
         filter.EndsWith(".*", StringComparison.Ordinal) ? type.StartsWith(filter[..^1], StringComparison.Ordinal) : type == filter;
@@ -342,6 +411,7 @@ internal static class StripeApi
 
     private static JsonObject UpdateSubscription(Account a, JsonObject subscription, Form f)
     {
+        var before = subscription.DeepClone().AsObject();
         var changed = false;
         if (f.Metadata("metadata") is { } metadata)
         {
@@ -392,7 +462,7 @@ internal static class StripeApi
         }
         if (changed)
         {
-            a.Emit("customer.subscription.updated", subscription);
+            a.Emit("customer.subscription.updated", subscription, before);
         }
         return subscription;
     }

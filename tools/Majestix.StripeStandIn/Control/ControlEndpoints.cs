@@ -82,6 +82,10 @@ internal static class ControlEndpoints
         Post("/reset", (a, _, _) =>
         {
             a.Reset();
+            if (a.Key == runner.Accounts.Options.DevAccountKey)
+            {
+                StandInExtensions.SeedDevAccount(a, runner.Accounts.Options);
+            }
             return Reply.Ok(new JsonObject { ["reset"] = true });
         });
     }

@@ -255,9 +255,10 @@ internal sealed partial class Account
             ["transfer_reversal"] = null,
         };
         Refunds[Id(refund)] = refund;
+        var before = charge.DeepClone().AsObject();
         charge["amount_refunded"] = Num(charge, "amount_refunded") + refundAmount;
         charge["refunded"] = Num(charge, "amount_refunded") == Num(charge, "amount");
-        Emit("charge.refunded", charge);
+        Emit("charge.refunded", charge, before);
         return refund;
     }
 

@@ -300,6 +300,7 @@ internal sealed partial class Account
         {
             throw StripeFault.Invalid("The price specified is set to `type=one_time` but this field only accepts prices with `type=recurring`.", "items[0][price]");
         }
+        var before = subscription.DeepClone().AsObject();
         var now = Ids.Now();
         var item = Item(subscription);
         item["price"] = price.DeepClone();
@@ -307,11 +308,12 @@ internal sealed partial class Account
         item["current_period_end"] = Ids.AddMonth(now);
         subscription["billing_cycle_anchor"] = now;
         var invoice = CreateInvoice(subscription, "subscription_update");
-        Emit("customer.subscription.updated", subscription);
+        Emit("customer.subscription.updated", subscription, before);
         if (!PayInvoice(invoice, DefaultPaymentMethodOf(subscription)))
         {
+            before = subscription.DeepClone().AsObject();
             subscription["status"] = "past_due";
-            Emit("customer.subscription.updated", subscription);
+            Emit("customer.subscription.updated", subscription, before);
         }
         return invoice;
     }
@@ -334,6 +336,7 @@ internal sealed partial class Account
             Emit("customer.subscription.deleted", subscription);
             return null;
         }
+        var before = subscription.DeepClone().AsObject();
         item["current_period_start"] = oldEnd;
         item["current_period_end"] = Ids.AddMonth(oldEnd);
         var invoice = CreateInvoice(subscription, "subscription_cycle");
@@ -348,7 +351,7 @@ internal sealed partial class Account
             var failures = FailedRenewals[id] = FailedRenewals.GetValueOrDefault(id) + 1;
             subscription["status"] = exhaustRetries || failures >= 3 ? "unpaid" : "past_due";
         }
-        Emit("customer.subscription.updated", subscription);
+        Emit("customer.subscription.updated", subscription, before);
         return invoice;
     }
 
@@ -363,6 +366,7 @@ internal sealed partial class Account
         {
             return null;
         }
+        var before = subscription.DeepClone().AsObject();
         if (PayInvoice(invoice, DefaultPaymentMethodOf(subscription)))
         {
             FailedRenewals[Id(subscription)] = 0;
@@ -370,7 +374,7 @@ internal sealed partial class Account
             {
                 subscription["status"] = "active";
             }
-            Emit("customer.subscription.updated", subscription);
+            Emit("customer.subscription.updated", subscription, before);
         }
         return invoice;
     }
@@ -379,16 +383,18 @@ internal sealed partial class Account
     public JsonObject ReplaceCard(string customerId, string number)
     {
         var customer = Customer(customerId);
+        var customerBefore = customer.DeepClone().AsObject();
         var pm = CreatePaymentMethod(number);
         Attach(pm, customerId);
         customer["invoice_settings"]!["default_payment_method"] = Id(pm);
         Emit("payment_method.attached", pm);
         foreach (var subscription in Subscriptions.Values.Where(s => Str(s, "customer") == customerId && Str(s, "status") != "canceled"))
         {
+            var before = subscription.DeepClone().AsObject();
             subscription["default_payment_method"] = Id(pm);
-            Emit("customer.subscription.updated", subscription);
+            Emit("customer.subscription.updated", subscription, before);
         }
-        Emit("customer.updated", customer);
+        Emit("customer.updated", customer, customerBefore);
         return pm;
     }
 

@@ -58,8 +58,12 @@ internal sealed partial class Account(string key, PublicUrl publicUrl)
 
     private readonly List<JsonObject> _raised = [];
 
-    /// <summary>Records an event with a snapshot of <paramref name="obj"/>; it is delivered after the request.</summary>
-    public JsonObject Emit(string type, JsonObject obj)
+    /// <summary>
+    /// Records an event with a snapshot of <paramref name="obj"/>; it is delivered after the request. With
+    /// <paramref name="before"/> (a snapshot taken before the change), `data.previous_attributes` holds the
+    /// old values of the top-level fields that changed, as Stripe's `*.updated` events do.
+    /// </summary>
+    public JsonObject Emit(string type, JsonObject obj, JsonObject? before = null)
     {
         var endpoints = WebhookEndpoints.Values.Count(e => Listens(e, type));
         var evt = new JsonObject
@@ -68,7 +72,9 @@ internal sealed partial class Account(string key, PublicUrl publicUrl)
             ["object"] = "event",
             ["api_version"] = Stripe.StripeConfiguration.ApiVersion,
             ["created"] = Ids.Now(),
-            ["data"] = new JsonObject { ["object"] = obj.DeepClone() },
+            ["data"] = before is null
+                ? new JsonObject { ["object"] = obj.DeepClone() }
+                : new JsonObject { ["object"] = obj.DeepClone(), ["previous_attributes"] = Changed(before, obj) },
             ["livemode"] = false,
             ["pending_webhooks"] = endpoints,
             ["request"] = new JsonObject { ["id"] = null, ["idempotency_key"] = null },
@@ -77,6 +83,19 @@ internal sealed partial class Account(string key, PublicUrl publicUrl)
         Events[evt["id"]!.GetValue<string>()] = evt;
         _raised.Add(evt);
         return evt;
+    }
+
+    private static JsonObject Changed(JsonObject before, JsonObject after)
+    {
+        var previous = new JsonObject();
+        foreach (var (key, value) in before)
+        {
+            if (!JsonNode.DeepEquals(value, after[key]))
+            {
+                previous[key] = value?.DeepClone();
+            }
+        }
+        return previous;
     }
 
     public static bool Listens(JsonObject endpoint, string type) =>

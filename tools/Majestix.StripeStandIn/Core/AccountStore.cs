@@ -13,12 +13,27 @@ internal sealed class AccountStore(IOptions<StandInOptions> options, PublicUrl p
 
     public StandInOptions Options { get; } = options.Value;
 
-    public Account For(string key) => _accounts.GetOrAdd(key, k =>
+    private readonly Lock _creating = new();
+
+    /// <summary>The key's account, made (with its delivery pump) exactly once.</summary>
+    public Account For(string key)
     {
-        var account = new Account(k, publicUrl);
-        dispatcher.Start(account);
-        return account;
-    });
+        if (_accounts.TryGetValue(key, out var existing))
+        {
+            return existing;
+        }
+        lock (_creating)
+        {
+            if (_accounts.TryGetValue(key, out existing))
+            {
+                return existing;
+            }
+            var account = new Account(key, publicUrl);
+            _accounts[key] = account;
+            dispatcher.Start(account);
+            return account;
+        }
+    }
 
     /// <summary>The account of a hosted page's session (checkout cs_ or portal bps_).</summary>
     public Account? BySession(string sessionId) => _bySession.GetValueOrDefault(sessionId);

@@ -75,7 +75,6 @@ internal sealed class ApiRunner(AccountStore accounts, WebhookDispatcher dispatc
     private Reply Execute(Account account, Form form, Func<Account, Form, Reply> handler)
     {
         Reply reply;
-        List<JsonObject> raised;
         lock (account.Gate)
         {
             try
@@ -90,30 +89,26 @@ internal sealed class ApiRunner(AccountStore accounts, WebhookDispatcher dispatc
             {
                 reply = new Reply(500, new JsonObject { ["error"] = new JsonObject { ["type"] = "api_error", ["message"] = e.Message } });
             }
-            raised = account.TakeRaised();
+            // Queued under the gate, so events of concurrent requests keep the order they happened in.
+            dispatcher.Enqueue(account, account.TakeRaised());
         }
-        dispatcher.Enqueue(account, raised);
         return reply;
     }
 
     /// <summary>Runs a change outside the API (hosted pages) under the gate and delivers its events.</summary>
     public T Change<T>(Account account, Func<T> change)
     {
-        T result;
-        List<JsonObject> raised;
         lock (account.Gate)
         {
             try
             {
-                result = change();
+                return change();
             }
             finally
             {
-                raised = account.TakeRaised();
+                dispatcher.Enqueue(account, account.TakeRaised());
             }
         }
-        dispatcher.Enqueue(account, raised);
-        return result;
     }
 
     public static async Task WriteAsync(HttpContext context, Reply reply, bool replayed)

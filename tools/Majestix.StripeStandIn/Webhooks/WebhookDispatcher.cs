@@ -84,7 +84,14 @@ internal sealed class WebhookDispatcher(IOptions<StandInOptions> options, IHttpC
                 }
                 foreach (var evt in toSend)
                 {
-                    await DeliverAsync(account, evt, knobs);
+                    try
+                    {
+                        await DeliverAsync(account, evt, knobs);
+                    }
+                    catch (Exception e) when (!stopping.IsCancellationRequested)
+                    {
+                        logger.LogError(e, "Delivering webhook {EventId} failed", evt["id"]);
+                    }
                 }
             }
         }
@@ -151,8 +158,9 @@ internal sealed class WebhookDispatcher(IOptions<StandInOptions> options, IHttpC
             using var response = await httpClients.CreateClient(HttpClientName).SendAsync(request, lifetime.ApplicationStopping);
             status = (int)response.StatusCode;
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        catch (Exception e)
         {
+            // Any failure (refused, timed out, a URL the client rejects) is a failed attempt, never the pump's end.
             error = e.Message;
         }
         var entry = new JsonObject
@@ -171,6 +179,10 @@ internal sealed class WebhookDispatcher(IOptions<StandInOptions> options, IHttpC
             account.DeliveryLog.Add(entry);
         }
         var delivered = status is >= 200 and < 300;
+        if (!delivered)
+        {
+            logger.LogWarning("Webhook {EventId} ({Type}) to {Url}, attempt {Attempt}: {Outcome}", evt["id"], evt["type"], url, attempt, status?.ToString(CultureInfo.InvariantCulture) ?? error);
+        }
         if (!delivered && retry && attempt < _options.MaxDeliveryAttempts && !lifetime.ApplicationStopping.IsCancellationRequested)
         {
             var delay = TimeSpan.FromMilliseconds(_options.RetryBaseMilliseconds * Math.Pow(2, attempt - 1));
