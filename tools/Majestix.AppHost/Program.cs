@@ -54,6 +54,7 @@ builder.AddProject<Projects.Majestix_InferenceApi>("inference-api", launchProfil
                                                                                     // The local web console (Vite's default port), after the two Hosting origins of appsettings.json (indexes 0 and 1).
     .WithEnvironment("Cors__AllowedOrigins__2", "http://localhost:5173")
     .WithEnvironment("Cors__AllowedOrigins__3", "http://127.0.0.1:5173")
+    .WithEnvironment("WEB_APP_URL", "http://localhost:5173") // Checkout and the portal send the user back to the local console
     .WithDevIdentityVerification(stack, Local(stack.DevIdentity), Local(stack.InferenceApi))
     .WithProvidersAt(Local(stack.MockUpstream))
     .WithStripeStandIn(Local(stack.StripeStandIn))
