@@ -5,10 +5,15 @@ using Microsoft.Extensions.Options;
 
 namespace Majestix.InferenceApi.Credits;
 
-/// <summary>What the balance is computed from: plan, allocation and the anchor of the plan cycles.</summary>
-internal sealed record CreditProfile(Plan Plan, long AllocationUnits, DateTimeOffset Anchor, DateTimeOffset FirstCycleEnd)
+/// <summary>
+/// What the balance is computed from: plan, allocation and the anchor of the plan cycles. A plan paid by a subscription
+/// holds its period (<paramref name="HoldsPeriod"/>): past its end it does not roll into a new one with a fresh allocation,
+/// since the next period starts only when its invoice is paid (a renewal Stripe is still retrying gives nothing yet).
+/// </summary>
+internal sealed record CreditProfile(Plan Plan, long AllocationUnits, DateTimeOffset Anchor, DateTimeOffset FirstCycleEnd, bool HoldsPeriod = false)
 {
-    public CreditCycle CycleAt(DateTimeOffset now) => CreditCycle.Containing(Anchor, FirstCycleEnd, now);
+    public CreditCycle CycleAt(DateTimeOffset now) =>
+        HoldsPeriod ? new CreditCycle(0, CreditCycle.ToMilliseconds(Anchor), CreditCycle.ToMilliseconds(FirstCycleEnd)) : CreditCycle.Containing(Anchor, FirstCycleEnd, now);
 }
 
 /// <summary>The ledger's balance as of <paramref name="ReadTime"/>, and which of the entries asked about it counts.</summary>
@@ -73,7 +78,8 @@ internal sealed class CreditLedger(FirestoreClient firestore, IOptions<CreditOpt
             return new CreditProfile(plan, allocation, signedUp, signedUp.AddMonths(1));
         }
         var start = Timestamp(document, "billing_cycle_start") ?? signedUp;
-        return new CreditProfile(plan, allocation, start, Timestamp(document, "billing_cycle_end") ?? start.AddMonths(1));
+        return new CreditProfile(plan, allocation, start, Timestamp(document, "billing_cycle_end") ?? start.AddMonths(1),
+            HoldsPeriod: String(document, "plan_subscription_id") is not null);
     }
 
     // Entries and the aggregates that count them go in one commit, which holds at most 500 writes (an entry, or an aggregate document).

@@ -66,10 +66,12 @@ internal sealed class CreditStore(
           local length = days_from_civil(math.floor((index + 1) / 12), (index + 1) % 12 + 1, 1) - days_from_civil(ty, tm, 1)
           return days_from_civil(ty, tm, math.min(d, length)) * day + (anchor - days * day)
         end
-        -- A cycle that ended resets the plan bucket to the allocation; top-ups carry over.
+        -- A cycle that ended resets the plan bucket to the allocation; top-ups carry over. A subscription's paid period
+        -- (held_period) does not roll: the next one starts when its invoice is paid (billing moves the cycle then).
         local function roll(balance, now)
           local cycle_end = tonumber(redis.call('HGET', balance, 'cycle_end'))
           if now < cycle_end then return end
+          if redis.call('HGET', balance, 'held_period') == '1' then return end
           local anchor = tonumber(redis.call('HGET', balance, 'anchor'))
           local index = tonumber(redis.call('HGET', balance, 'cycle_index'))
           repeat
@@ -214,7 +216,7 @@ internal sealed class CreditStore(
         """);
 
     // KEYS: balance, holds, ledger pending, grant records, pending grants. ARGV: plan, top-up, allocation, cycle start, cycle end,
-    // anchor, cycle index, plan name, replace 0/1, user id, grant record retention s, n, m, then n holds pending before the
+    // anchor, cycle index, plan name, replace 0/1, user id, grant record retention s, n, m, held period 0/1, then n holds pending before the
     // ledger read that it did not have, then m holds pending after the read that it had, then the grants the read counted.
     // Returns 1 when loaded, 0 when a balance was already there (loaded concurrently) and replace is off.
     private static readonly RedisScript LoadScript = new(SharedLua + CreditScripts.GrantShared + """
@@ -223,9 +225,9 @@ internal sealed class CreditStore(
         local plan, topup = tonumber(ARGV[1]), tonumber(ARGV[2])
         local missed, in_ledger, counted = {}, {}, {}
         local n, m = tonumber(ARGV[12]), tonumber(ARGV[13])
-        for i = 14, 13 + n do missed[ARGV[i]] = true end
-        for i = 14 + n, 13 + n + m do in_ledger[ARGV[i]] = true end
-        for i = 14 + n + m, #ARGV do counted[ARGV[i]] = true end
+        for i = 15, 14 + n do missed[ARGV[i]] = true end
+        for i = 15 + n, 14 + n + m do in_ledger[ARGV[i]] = true end
+        for i = 15 + n + m, #ARGV do counted[ARGV[i]] = true end
         -- Outstanding holds are not in the ledger yet: what they hold is not available. Nor are the charges
         -- of settled holds the ledger read did not have: pending then (even if written since) or pending now.
         local holds = redis.call('HGETALL', KEYS[2])
@@ -254,7 +256,7 @@ internal sealed class CreditStore(
         grant_expire_when_settled(KEYS[4], ARGV[11])
         redis.call('DEL', KEYS[1])
         redis.call('HSET', KEYS[1], 'plan', int(math.max(0, plan)), 'topup', int(math.max(0, topup)), 'allocation', ARGV[3],
-          'cycle_start', ARGV[4], 'cycle_end', ARGV[5], 'anchor', ARGV[6], 'cycle_index', ARGV[7], 'plan_name', ARGV[8])
+          'cycle_start', ARGV[4], 'cycle_end', ARGV[5], 'anchor', ARGV[6], 'cycle_index', ARGV[7], 'plan_name', ARGV[8], 'held_period', ARGV[14])
         return 1
         """);
 
@@ -838,7 +840,7 @@ internal sealed class CreditStore(
         [
             read.PlanUnits, read.TopupUnits, profile.AllocationUnits, cycle.Start.ToUnixTimeMilliseconds(), cycle.End.ToUnixTimeMilliseconds(),
             profile.Anchor.ToUnixTimeMilliseconds(), cycle.Index, profile.Plan.WireName(), replace ? 1 : 0, userId,
-            (long)Settings.FinishedHoldRetention.TotalSeconds, missed.Count, inLedger.Count,
+            (long)Settings.FinishedHoldRetention.TotalSeconds, missed.Count, inLedger.Count, profile.HoldsPeriod ? 1 : 0,
             .. missed.Select(hold => (RedisValue)hold),
             .. inLedger.Select(hold => (RedisValue)hold),
             .. countedGrants.Select(grant => (RedisValue)grant),

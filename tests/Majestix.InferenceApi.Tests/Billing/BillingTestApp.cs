@@ -8,6 +8,7 @@ using Majestix.InferenceApi.Billing;
 using Majestix.InferenceApi.Credits;
 using Majestix.InferenceApi.Tests.Credits;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Majestix.InferenceApi.Tests.Billing;
@@ -19,11 +20,14 @@ namespace Majestix.InferenceApi.Tests.Billing;
 /// </summary>
 internal sealed class BillingTestApp : IAsyncDisposable
 {
-    private BillingTestApp(InferenceApiApplication app, WebApplicationFactory<Program> host, StripeAccount stripe)
+    private readonly TimeProvider _clock;
+
+    private BillingTestApp(InferenceApiApplication app, WebApplicationFactory<Program> host, StripeAccount stripe, TimeProvider clock)
     {
         App = app;
         Host = host;
         Stripe = stripe;
+        _clock = clock;
     }
 
     public InferenceApiApplication App { get; }
@@ -34,7 +38,7 @@ internal sealed class BillingTestApp : IAsyncDisposable
     public StripeAccount Stripe { get; }
 
     public static async Task<BillingTestApp> StartAsync(PlatformFixture platform, Isolation? isolation = null, StripeAccount? stripe = null,
-        Dictionary<string, string?>? settings = null, FirestoreProbe? probe = null)
+        Dictionary<string, string?>? settings = null, FirestoreProbe? probe = null, TimeProvider? clock = null)
     {
         stripe ??= await platform.Stripe.NewAccountAsync();
         var values = stripe.Settings();
@@ -43,7 +47,12 @@ internal sealed class BillingTestApp : IAsyncDisposable
             values[key] = value;
         }
         var app = new InferenceApiApplication(platform, isolation, values);
-        return new BillingTestApp(app, probe is null ? app : probe.Attach(app), stripe);
+        var host = probe is null ? app : probe.Attach(app);
+        if (clock is not null)
+        {
+            host = host.WithWebHostBuilder(web => web.ConfigureTestServices(services => services.AddSingleton(clock)));
+        }
+        return new BillingTestApp(app, host, stripe, clock ?? TimeProvider.System);
     }
 
     public T Service<T>()
@@ -57,7 +66,7 @@ internal sealed class BillingTestApp : IAsyncDisposable
     {
         using var client = (to ?? Host).CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/billing/webhook") { Content = new StringContent(json, Encoding.UTF8, "application/json") };
-        request.Headers.TryAddWithoutValidation("Stripe-Signature", SignatureHeader(json, [secret], signedAt ?? DateTimeOffset.UtcNow));
+        request.Headers.TryAddWithoutValidation("Stripe-Signature", SignatureHeader(json, [secret], signedAt ?? _clock.GetUtcNow()));
         return await client.SendAsync(request);
     }
 

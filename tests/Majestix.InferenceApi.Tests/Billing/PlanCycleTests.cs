@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using Majestix.InferenceApi.Credits;
+using Majestix.InferenceApi.Tests.Credits;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Majestix.InferenceApi.Tests.Billing;
 
@@ -28,6 +30,34 @@ public sealed class PlanCycleTests(PlatformFixture platform)
         renewed.CycleStart.ShouldBe(spent.CycleEnd, "the new period starts where the paid one ended");
         var plans = (await billing.LedgerAsync("rita")).Where(e => e.Type == LedgerEntryTypes.Plan).ToList();
         plans.Count.ShouldBe(2, "the first invoice and the renewal, each once");
+    }
+
+    [Fact]
+    public async Task APaidPeriodIsNotRefilledPastItsEndUntilTheRenewalIsPaid()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var billing = await BillingTestApp.StartAsync(platform, clock: clock);
+        var subscription = await billing.SubscribeAsync("hal", "guru");
+        await billing.DeliverNewEventsAsync();
+        await billing.SpendAsync("hal", 9_000);
+        var paid = await billing.BalanceAsync("hal");
+
+        // Past the period's end, the renewal declined and Stripe retrying: the plan bucket is what is left of the paid period.
+        var customer = (await billing.AccountAsync("hal"))!.CustomerId!;
+        await billing.Stripe.SetCardAsync(customer, "4000000000000002");
+        await billing.Stripe.AdvanceAsync(subscription);
+        clock.SetUtcNow(paid.CycleEnd.AddDays(2));
+        await billing.DeliverNewEventsAsync();
+        var retrying = await billing.BalanceAsync("hal");
+        (retrying.PlanUnits, retrying.CycleStart).ShouldBe((Units(1_000), paid.CycleStart), "no new allocation before the renewal is paid");
+        (await billing.Host.Credits().RefreshAsync("hal")).PlanUnits.ShouldBe(Units(1_000), "nor from a rebuild out of the ledger");
+        (await billing.Host.Credits().ReserveAsync("hal", Units(2_000))).Status.ShouldBe(ReserveStatus.Insufficient);
+
+        await billing.Stripe.SetCardAsync(customer, "4242424242424242");
+        await billing.Stripe.PayLatestInvoiceAsync(subscription);
+        await billing.DeliverNewEventsAsync();
+        var renewed = await billing.BalanceAsync("hal");
+        (renewed.PlanUnits, renewed.CycleStart).ShouldBe((Units(10_000), paid.CycleEnd), "the paid renewal starts the next period");
     }
 
     [Fact]
