@@ -52,20 +52,10 @@ internal static class BillingApi
             return TypedResults.Conflict(new ErrorDetail(
                 $"You already have a {account.SubscriptionPlan ?? "paid"} subscription ({account.SubscriptionStatus}); change or cancel it in the billing portal (POST /billing/portal)."));
         }
-        var customerId = await EnsureCustomerAsync(userId, account, stripe, store, context.RequestAborted);
         var metadata = new Dictionary<string, string> { ["uid"] = userId, ["plan"] = plan.Plan.WireName() };
-        var session = await stripe.V1.Checkout.Sessions.CreateAsync(new SessionCreateOptions
-        {
-            Mode = "subscription",
-            Customer = customerId,
-            ClientReferenceId = userId,
-            LineItems = [new SessionLineItemOptions { Price = plan.PriceId, Quantity = 1 }],
-            SuccessUrl = ReturnUrl(options, "billing=subscribed&session={CHECKOUT_SESSION_ID}"),
-            CancelUrl = ReturnUrl(options, "billing=cancelled"),
-            Metadata = metadata,
-            SubscriptionData = new SessionSubscriptionDataOptions { Metadata = metadata },
-        }, cancellationToken: context.RequestAborted);
-        return TypedResults.Ok(new CheckoutResponse(session.Url));
+        var url = await CreateCheckoutAsync(userId, account, "subscription", plan.PriceId, "subscribed", metadata,
+            session => session.SubscriptionData = new SessionSubscriptionDataOptions { Metadata = metadata }, stripe, store, options, context.RequestAborted);
+        return TypedResults.Ok(new CheckoutResponse(url));
     }
 
     private static async Task<Results<Ok<CheckoutResponse>, BadRequest<ErrorDetail>>> TopupAsync(
@@ -78,26 +68,36 @@ internal static class BillingApi
         }
         var userId = caller.UserId!;
         var account = await store.GetAccountAsync(userId, context.RequestAborted);
-        var customerId = await EnsureCustomerAsync(userId, account, stripe, store, context.RequestAborted);
         var metadata = new Dictionary<string, string>
         {
             ["uid"] = userId,
             ["tier"] = tier.Name,
             ["credits"] = tier.Credits.ToString(CultureInfo.InvariantCulture),
         };
-        var session = await stripe.V1.Checkout.Sessions.CreateAsync(new SessionCreateOptions
+        // The card is kept for auto top-up; the intent carries the tier too.
+        var url = await CreateCheckoutAsync(userId, account, "payment", tier.PriceId, "topped-up", metadata,
+            session => session.PaymentIntentData = new SessionPaymentIntentDataOptions { SetupFutureUsage = "off_session", Metadata = metadata },
+            stripe, store, options, context.RequestAborted);
+        return TypedResults.Ok(new CheckoutResponse(url));
+    }
+
+    /// <summary>A Checkout session for one price on the user's one customer; <paramref name="modeOptions"/> says where the metadata must reach.</summary>
+    private static async Task<string> CreateCheckoutAsync(string userId, BillingAccount? account, string mode, string priceId, string outcome,
+        Dictionary<string, string> metadata, Action<SessionCreateOptions> modeOptions, StripeClient stripe, BillingStore store, IOptions<BillingOptions> options,
+        CancellationToken cancellationToken)
+    {
+        var session = new SessionCreateOptions
         {
-            Mode = "payment",
-            Customer = customerId,
+            Mode = mode,
+            Customer = await EnsureCustomerAsync(userId, account, stripe, store, cancellationToken),
             ClientReferenceId = userId,
-            LineItems = [new SessionLineItemOptions { Price = tier.PriceId, Quantity = 1 }],
-            SuccessUrl = ReturnUrl(options, "billing=topped-up&session={CHECKOUT_SESSION_ID}"),
+            LineItems = [new SessionLineItemOptions { Price = priceId, Quantity = 1 }],
+            SuccessUrl = ReturnUrl(options, $"billing={outcome}&session={{CHECKOUT_SESSION_ID}}"),
             CancelUrl = ReturnUrl(options, "billing=cancelled"),
             Metadata = metadata,
-            // The card is kept for auto top-up; the intent carries the tier too (its refunds find their grant by it).
-            PaymentIntentData = new SessionPaymentIntentDataOptions { SetupFutureUsage = "off_session", Metadata = metadata },
-        }, cancellationToken: context.RequestAborted);
-        return TypedResults.Ok(new CheckoutResponse(session.Url));
+        };
+        modeOptions(session);
+        return (await stripe.V1.Checkout.Sessions.CreateAsync(session, cancellationToken: cancellationToken)).Url;
     }
 
     private static async Task<Results<Ok<PortalResponse>, NotFound<ErrorDetail>>> PortalAsync(CallerContext caller, StripeClient stripe, BillingStore store,

@@ -40,10 +40,10 @@ internal sealed class PlanChanges(
         var written = await ledger.AppendInTransactionAsync(userId, EntryId(invoiceId), async transaction =>
         {
             var user = await transaction.GetAsync(CreditLedger.UserPath(userId), cancellationToken);
-            var endedHere = String(user, EndedSubscription) == subscriptionId;
+            var endedHere = CreditLedger.String(user, EndedSubscription) == subscriptionId;
             // Stripe's times are whole seconds: a switch in the second the subscription started has the same start and another plan.
-            var newerPeriod = String(user, PlanSubscription) == subscriptionId && Timestamp(user, PlanPeriodStart) is { } applied
-                && (applied > start || (applied == start && String(user, "plan") == plan.WireName()));
+            var newerPeriod = CreditLedger.String(user, PlanSubscription) == subscriptionId && CreditLedger.Timestamp(user, PlanPeriodStart) is { } applied
+                && (applied > start || (applied == start && CreditLedger.String(user, "plan") == plan.WireName()));
             moved = !endedHere && !newerPeriod;
             if (moved)
             {
@@ -83,7 +83,7 @@ internal sealed class PlanChanges(
         var written = await ledger.AppendInTransactionAsync(userId, EntryId(key), async transaction =>
         {
             var user = await transaction.GetAsync(CreditLedger.UserPath(userId), cancellationToken);
-            moved = String(user, PlanSubscription) == subscriptionId && String(user, "plan") != Plan.Free.WireName();
+            moved = CreditLedger.String(user, PlanSubscription) == subscriptionId && CreditLedger.String(user, "plan") != Plan.Free.WireName();
             var fields = new Dictionary<string, FirestoreValue>();
             if (moved)
             {
@@ -93,7 +93,7 @@ internal sealed class PlanChanges(
             if (!keepSubscription)
             {
                 fields[EndedSubscription] = subscriptionId;
-                if (String(user, PlanSubscription) == subscriptionId)
+                if (CreditLedger.String(user, PlanSubscription) == subscriptionId)
                 {
                     fields[PlanSubscription] = FirestoreValue.Null;
                 }
@@ -149,12 +149,6 @@ internal sealed class PlanChanges(
         }
         audit.Record(plan is null ? BillingAuditEvents.PaymentRecorded : BillingAuditEvents.PlanChanged, null, userId: userId, reason: reason, details: details);
     }
-
-    private static string? String(FirestoreDocument? document, string field) =>
-        document?.Fields.TryGetValue(field, out var value) == true && value.Kind == FirestoreValueKind.String ? value.StringValue : null;
-
-    private static DateTimeOffset? Timestamp(FirestoreDocument? document, string field) =>
-        document?.Fields.TryGetValue(field, out var value) == true && value.Kind == FirestoreValueKind.Timestamp ? value.TimestampValue : null;
 }
 
 internal static class BillingAuditEvents

@@ -329,7 +329,7 @@ internal sealed class StripeEvents(
     /// </summary>
     private async Task<string?> UserOfAsync(string? statedUser, string? customerId, CancellationToken cancellationToken)
     {
-        if (UserIds.IsValid(statedUser))
+        if (DocumentIds.IsValid(statedUser))
         {
             return statedUser;
         }
@@ -344,7 +344,7 @@ internal sealed class StripeEvents(
         try
         {
             var customer = await stripe.V1.Customers.GetAsync(customerId, cancellationToken: cancellationToken);
-            if (customer.Metadata?.GetValueOrDefault("uid") is { } userId && UserIds.IsValid(userId))
+            if (customer.Metadata?.GetValueOrDefault("uid") is { } userId && DocumentIds.IsValid(userId))
             {
                 await store.LinkCustomerAsync(userId, customerId, cancellationToken);
                 return userId;
@@ -373,14 +373,4 @@ internal sealed class StripeEvents(
         method?.Card is { } card ? new CardOnFile(method.Id, card.Brand, card.Last4) : null;
 
     internal static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
-}
-
-/// <summary>User ids end up in Firestore document paths: letters, digits and <c>-_.:</c>, 1 to 128 of them.</summary>
-internal static class UserIds
-{
-    private static readonly System.Buffers.SearchValues<char> Allowed =
-        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:");
-
-    public static bool IsValid([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? userId) =>
-        userId is { Length: > 0 and <= 128 } && userId.AsSpan().IndexOfAnyExcept(Allowed) < 0 && userId is not ("." or "..");
 }

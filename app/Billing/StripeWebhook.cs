@@ -17,11 +17,10 @@ internal static class StripeWebhook
     public static async Task<IResult> ReceiveAsync(HttpContext context, StripeEvents events, IOptions<BillingOptions> options, TimeProvider time,
         ILogger<StripeEvents> logger)
     {
-        var body = await ReadBodyAsync(context.Request, context.RequestAborted);
-        if (body is null)
-        {
-            return TypedResults.BadRequest(new ErrorDetail($"The body is over {MaxBodyBytes:N0} bytes."));
-        }
+        // Never over MaxBodyBytes: the request-body limit answered 413 before this runs.
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+        var body = buffer.ToArray();
         var settings = options.Value;
         if (StripeSignature.Problem(context.Request.Headers["Stripe-Signature"], body, settings.WebhookSecrets, settings.WebhookTolerance, time.GetUtcNow())
             is { } problem)
@@ -49,21 +48,5 @@ internal static class StripeWebhook
             logger.LogError(exception, "Stripe event {EventId} {Type} could not be recorded; Stripe will deliver it again", stripeEvent.Id, stripeEvent.Type);
             return TypedResults.Json(new ErrorDetail("The event could not be recorded now; deliver it again."), statusCode: StatusCodes.Status503ServiceUnavailable);
         }
-    }
-
-    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
-    {
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            buffer.Write(chunk, 0, read);
-            if (buffer.Length > MaxBodyBytes)
-            {
-                return null;
-            }
-        }
-        return buffer.ToArray();
     }
 }

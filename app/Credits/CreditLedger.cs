@@ -318,12 +318,12 @@ internal sealed class CreditLedger(FirestoreClient firestore, IOptions<CreditOpt
             increments.WriteTo(transaction);
         });
 
-    private static string? String(FirestoreDocument document, string field) =>
-        document.Fields.TryGetValue(field, out var value) && value.Kind == FirestoreValueKind.String ? value.StringValue : null;
+    internal static string? String(FirestoreDocument? document, string field) =>
+        document?.Fields.TryGetValue(field, out var value) == true && value.Kind == FirestoreValueKind.String ? value.StringValue : null;
 
-    private static long? Number(FirestoreDocument document, string field) =>
-        document.Fields.TryGetValue(field, out var value) && value.Kind == FirestoreValueKind.Integer ? value.IntegerValue : null;
+    private static long? Number(FirestoreDocument? document, string field) =>
+        document?.Fields.TryGetValue(field, out var value) == true && value.Kind == FirestoreValueKind.Integer ? value.IntegerValue : null;
 
-    private static DateTimeOffset? Timestamp(FirestoreDocument document, string field) =>
-        document.Fields.TryGetValue(field, out var value) && value.Kind == FirestoreValueKind.Timestamp ? value.TimestampValue : null;
+    internal static DateTimeOffset? Timestamp(FirestoreDocument? document, string field) =>
+        document?.Fields.TryGetValue(field, out var value) == true && value.Kind == FirestoreValueKind.Timestamp ? value.TimestampValue : null;
 }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using Majestix.InferenceApi.Audit;
 using Majestix.InferenceApi.Errors;
@@ -12,10 +11,6 @@ internal static class CreditsApi
 {
     private const string IdempotencyKeyHeader = "Idempotency-Key";
     private const int MaxReasonLength = 200;
-    private const int MaxIdentifierLength = 128;
-
-    private static readonly SearchValues<char> IdentifierCharacters =
-        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:");
 
     public static IEndpointRouteBuilder MapCredits(this IEndpointRouteBuilder routes)
     {
@@ -87,9 +82,9 @@ internal static class CreditsApi
         {
             return "A JSON body {user_id, credits, reason} is required.";
         }
-        if (!IsIdentifier(request.UserId))
+        if (!DocumentIds.IsValid(request.UserId))
         {
-            return $"user_id is required: 1 to {MaxIdentifierLength} letters, digits or -_.:";
+            return $"user_id is required: 1 to {DocumentIds.MaxLength} letters, digits or -_.:";
         }
         if (request.Credits is not { } amount || amount <= 0 || amount > maxCredits)
         {
@@ -107,16 +102,12 @@ internal static class CreditsApi
         {
             return "An Idempotency-Key header is required: a retried grant must not be applied twice.";
         }
-        if (!IsIdentifier(idempotencyKey))
+        if (!DocumentIds.IsValid(idempotencyKey))
         {
-            return $"Idempotency-Key must be 1 to {MaxIdentifierLength} letters, digits or -_.:";
+            return $"Idempotency-Key must be 1 to {DocumentIds.MaxLength} letters, digits or -_.:";
         }
         return null;
     }
-
-    // Both end up in Firestore document paths: no slashes, nothing that could name another document.
-    private static bool IsIdentifier(string? value) =>
-        value is { Length: > 0 and <= MaxIdentifierLength } && value.AsSpan().IndexOfAnyExcept(IdentifierCharacters) < 0 && value is not ("." or "..");
 
     private static async Task<Ok<CreditBalanceView>> RefreshAsync(CallerContext caller, CreditStore credits, UsageReports reports, Keys.ApiKeyStore keys, HttpContext context)
     {

@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Majestix.Testing;
@@ -29,10 +28,7 @@ public sealed class StripeDeliveryTests(PlatformFixture platform)
         app.StartServer();
         await stripe.SetDeliveryAsync(duplicates: 2, hold: true, reorder: true);
 
-        using var web = app.CreateClient();
-        web.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer",
-            app.Issuer.Tokens.FirebaseIdToken("eve", "eve@example.com", false, TimeSpan.FromHours(1)));
-        web.DefaultRequestHeaders.Add("X-Firebase-AppCheck", app.Issuer.Tokens.AppCheckToken(TestIdentityIssuer.AppId, TimeSpan.FromHours(1)));
+        using var web = app.WebClient("eve");
         (await stripe.PayCheckoutAsync(await CheckoutUrlAsync(web, "/billing/checkout", new { plan = "pro" }))).ShouldBe("complete");
         (await stripe.PayCheckoutAsync(await CheckoutUrlAsync(web, "/billing/topup", new { tier = "small" }))).ShouldBe("complete");
         await stripe.ReleaseDeliveriesAsync();
